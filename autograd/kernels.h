@@ -1,0 +1,40 @@
+// Kernel switches and the shared matrix-multiply kernel.
+// Every op has a plain `*_reference` loop (the specification) and a fast version (OpenMP on the outer
+// loop, blocking, vectorisable inner loops). set_reference_kernels(true), or the environment variable
+// BAYUN_REFERENCE_KERNELS=1, routes everything to the reference loops: use it to step through in a debugger
+// and in tests that assert both paths agree.
+#pragma once
+
+#include <cstdint>
+
+namespace bayun {
+
+bool reference_kernels();
+void set_reference_kernels(bool on);
+
+// RAII: reference kernels inside a scope (tests).
+class ReferenceKernelsGuard {
+public:
+    explicit ReferenceKernelsGuard(bool on = true);
+    ~ReferenceKernelsGuard();
+    ReferenceKernelsGuard(const ReferenceKernelsGuard&) = delete;
+    ReferenceKernelsGuard& operator=(const ReferenceKernelsGuard&) = delete;
+
+private:
+    bool previous_;
+};
+
+// Threads used by the fast kernels (OpenMP). 0 means "the default": the number of cores.
+void set_num_threads(int n);
+int num_threads();
+
+// C (M x N) = op(A) op(B) (+ C when accumulate), all row-major and contiguous.
+// op(A) is M x K: A is stored M x K, or K x M when trans_a. op(B) is K x N: B is K x N, or N x K when trans_b.
+void gemm(int64_t M, int64_t N, int64_t K, const float* A, bool trans_a, const float* B, bool trans_b, float* C,
+          bool accumulate);
+void gemm_reference(int64_t M, int64_t N, int64_t K, const float* A, bool trans_a, const float* B, bool trans_b,
+                    float* C, bool accumulate);
+void gemm_fast(int64_t M, int64_t N, int64_t K, const float* A, bool trans_a, const float* B, bool trans_b,
+               float* C, bool accumulate);
+
+}  // namespace bayun

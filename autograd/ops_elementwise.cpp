@@ -1,0 +1,222 @@
+// Elementwise ops: add, sub, mul, div (with broadcasting over leading dimensions), scalar add and mul,
+// neg, exp, log, tanh, relu, gelu. In the transformer: residual connections (add), biases (add with
+// broadcast), the FFN's non-linearity (gelu or relu), attention's scale (scalar mul).
+// The kernels are one loop each; the fast path only spreads the loop over threads (each owns its outputs).
+#include "autograd/kernels.h"
+#include "autograd/node.h"
+#include "autograd/ops.h"
+
+#include <cmath>
+#include <numbers>
+
+namespace bayun {
+
+namespace {
+
+constexpr int64_t parallel_threshold = 1 << 15;  // below this, threads cost more than they save
+bool go_parallel(int64_t n) { return !reference_kernels() && n >= parallel_threshold; }
+
+// ---- binary ops with broadcasting -------------------------------------------------------------------------
+// The smaller operand (s elements) repeats every s elements of the output (n elements): element i of the
+// output reads a[i % na] and b[i % nb]. We loop as `outer` repeats of an `inner` block to avoid the modulo.
+enum class BinaryOp { add, sub, mul, div };
+const char* binary_name(BinaryOp op) {
+    switch (op) {
+        case BinaryOp::add: return "add";
+        case BinaryOp::sub: return "sub";
+        case BinaryOp::mul: return "mul";
+        case BinaryOp::div: return "div";
+    }
+    return "?";
+}
+
+bool is_suffix(const Shape& small, const Shape& large) {
+    if (small.size() > large.size()) return false;
+    return std::equal(small.begin(), small.end(), large.end() - static_cast<std::ptrdiff_t>(small.size()));
+}
+
+Shape broadcast_shape(BinaryOp op, const Tensor& a, const Tensor& b) {
+    if (is_suffix(b.shape(), a.shape())) return a.shape();
+    if (is_suffix(a.shape(), b.shape())) return b.shape();
+    fail(binary_name(op), "shapes do not broadcast: a {} vs b {} (the smaller shape must equal the trailing "
+         "dimensions of the larger, like a bias (C) onto (B, T, C))", shape_str(a.shape()), shape_str(b.shape()));
+}
+
+inline float apply(BinaryOp op, float a, float b) {
+    switch (op) {
+        case BinaryOp::add: return a + b;
+        case BinaryOp::sub: return a - b;
+        case BinaryOp::mul: return a * b;
+        case BinaryOp::div: return a / b;
+    }
+    return 0.0f;
+}
+
+void binary_forward(BinaryOp op, const float* a, int64_t na, const float* b, int64_t nb, float* out, int64_t n) {
+    const int64_t inner = std::min(na, nb);
+    const int64_t outer = inner == 0 ? 0 : n / inner;
+#pragma omp parallel for schedule(static) if (go_parallel(n))
+    for (int64_t o = 0; o < outer; ++o) {
+        const float* ai = a + (na == n ? o * inner : 0);
+        const float* bi = b + (nb == n ? o * inner : 0);
+        float* oi = out + o * inner;
+        for (int64_t i = 0; i < inner; ++i) oi[i] = apply(op, ai[i], bi[i]);
+    }
+}
+
+// Backward, one line per input:
+//   add: da += dout          db += dout
+//   sub: da += dout          db -= dout
+//   mul: da += dout * b      db += dout * a
+//   div: da += dout / b      db -= dout * a / b^2
+// The broadcast operand sums its gradient over the `outer` repeats.
+void binary_backward(BinaryOp op, const float* a, int64_t na, const float* b, int64_t nb, const float* dout,
+                     int64_t n, float* da, float* db) {
+    const int64_t inner = std::min(na, nb);
+    const int64_t outer = inner == 0 ? 0 : n / inner;
+    for (int64_t o = 0; o < outer; ++o) {
+        const int64_t ao = na == n ? o * inner : 0;
+        const int64_t bo = nb == n ? o * inner : 0;
+        const float* d = dout + o * inner;
+        for (int64_t i = 0; i < inner; ++i) {
+            const float av = a[ao + i], bv = b[bo + i];
+            switch (op) {
+                case BinaryOp::add:
+                    if (da) da[ao + i] += d[i];
+                    if (db) db[bo + i] += d[i];
+                    break;
+                case BinaryOp::sub:
+                    if (da) da[ao + i] += d[i];
+                    if (db) db[bo + i] -= d[i];
+                    break;
+                case BinaryOp::mul:
+                    if (da) da[ao + i] += d[i] * bv;
+                    if (db) db[bo + i] += d[i] * av;
+                    break;
+                case BinaryOp::div:
+                    if (da) da[ao + i] += d[i] / bv;
+                    if (db) db[bo + i] -= d[i] * av / (bv * bv);
+                    break;
+            }
+        }
+    }
+}
+
+struct BinaryNode : Node {
+    BinaryOp kind;
+    BinaryNode(BinaryOp k, const Tensor& a, const Tensor& b) : Node(binary_name(k), {a, b}), kind(k) {}
+    void backward(const Tensor& dout) override {
+        binary_backward(kind, inputs[0].data(), inputs[0].numel(), inputs[1].data(), inputs[1].numel(), dout.data(),
+                        dout.numel(), dinput(0), dinput(1));
+    }
+};
+
+Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
+    Tensor out = Tensor::empty(broadcast_shape(op, a, b));
+    binary_forward(op, a.data(), a.numel(), b.data(), b.numel(), out.data(), out.numel());
+    if (needs_graph({a, b})) attach(out, std::make_shared<BinaryNode>(op, a, b));
+    return out;
+}
+
+// ---- unary ops -------------------------------------------------------------------------------------------
+enum class UnaryOp { neg, exp, log, tanh, relu, gelu, add_scalar, mul_scalar };
+const char* unary_name(UnaryOp op) {
+    switch (op) {
+        case UnaryOp::neg: return "neg";
+        case UnaryOp::exp: return "exp";
+        case UnaryOp::log: return "log";
+        case UnaryOp::tanh: return "tanh";
+        case UnaryOp::relu: return "relu";
+        case UnaryOp::gelu: return "gelu";
+        case UnaryOp::add_scalar: return "add_scalar";
+        case UnaryOp::mul_scalar: return "mul_scalar";
+    }
+    return "?";
+}
+
+constexpr float gelu_k = 0.7978845608028654f;  // sqrt(2 / pi)
+constexpr float gelu_c = 0.044715f;
+
+// Forward: y = f(x).
+inline float unary_value(UnaryOp op, float x, float s) {
+    switch (op) {
+        case UnaryOp::neg: return -x;
+        case UnaryOp::exp: return std::exp(x);
+        case UnaryOp::log: return std::log(x);
+        case UnaryOp::tanh: return std::tanh(x);
+        case UnaryOp::relu: return x > 0.0f ? x : 0.0f;
+        case UnaryOp::gelu: {  // y = 0.5 x (1 + tanh(k (x + c x^3)))
+            const float t = std::tanh(gelu_k * (x + gelu_c * x * x * x));
+            return 0.5f * x * (1.0f + t);
+        }
+        case UnaryOp::add_scalar: return x + s;
+        case UnaryOp::mul_scalar: return x * s;
+    }
+    return 0.0f;
+}
+
+// Backward: dx = dout * f'(x), with f' written in terms of x and y = f(x):
+//   neg: -1   exp: y   log: 1/x   tanh: 1 - y^2   relu: [x > 0]   add_scalar: 1   mul_scalar: s
+//   gelu: 0.5 (1 + t) + 0.5 x (1 - t^2) k (1 + 3 c x^2), t = tanh(k (x + c x^3))
+inline float unary_derivative(UnaryOp op, float x, float y, float s) {
+    switch (op) {
+        case UnaryOp::neg: return -1.0f;
+        case UnaryOp::exp: return y;
+        case UnaryOp::log: return 1.0f / x;
+        case UnaryOp::tanh: return 1.0f - y * y;
+        case UnaryOp::relu: return x > 0.0f ? 1.0f : 0.0f;
+        case UnaryOp::gelu: {
+            const float t = std::tanh(gelu_k * (x + gelu_c * x * x * x));
+            return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * gelu_k * (1.0f + 3.0f * gelu_c * x * x);
+        }
+        case UnaryOp::add_scalar: return 1.0f;
+        case UnaryOp::mul_scalar: return s;
+    }
+    return 0.0f;
+}
+
+struct UnaryNode : Node {
+    UnaryOp kind;
+    float scalar;
+    Tensor y;  // the output's values (exp and tanh read them); detached, so no reference cycle
+    UnaryNode(UnaryOp k, const Tensor& x, float s, const Tensor& out)
+        : Node(unary_name(k), {x}), kind(k), scalar(s), y(out.detach()) {}
+    void backward(const Tensor& dout) override {
+        float* dx = dinput(0);
+        if (!dx) return;
+        const float* x = inputs[0].data();
+        const float* yv = y.data();
+        const float* d = dout.data();
+        const int64_t n = dout.numel();
+#pragma omp parallel for schedule(static) if (go_parallel(n))
+        for (int64_t i = 0; i < n; ++i) dx[i] += d[i] * unary_derivative(kind, x[i], yv[i], scalar);
+    }
+};
+
+Tensor unary(UnaryOp op, const Tensor& x, float s = 0.0f) {
+    Tensor out = Tensor::empty(x.shape());
+    const float* xv = x.data();
+    float* y = out.data();
+    const int64_t n = x.numel();
+#pragma omp parallel for schedule(static) if (go_parallel(n))
+    for (int64_t i = 0; i < n; ++i) y[i] = unary_value(op, xv[i], s);
+    if (needs_graph({x})) attach(out, std::make_shared<UnaryNode>(op, x, s, out));
+    return out;
+}
+
+}  // namespace
+
+Tensor add(const Tensor& a, const Tensor& b) { return binary(BinaryOp::add, a, b); }
+Tensor sub(const Tensor& a, const Tensor& b) { return binary(BinaryOp::sub, a, b); }
+Tensor mul(const Tensor& a, const Tensor& b) { return binary(BinaryOp::mul, a, b); }
+Tensor div(const Tensor& a, const Tensor& b) { return binary(BinaryOp::div, a, b); }
+Tensor add(const Tensor& a, float s) { return unary(UnaryOp::add_scalar, a, s); }
+Tensor mul(const Tensor& a, float s) { return unary(UnaryOp::mul_scalar, a, s); }
+Tensor neg(const Tensor& x) { return unary(UnaryOp::neg, x); }
+Tensor exp(const Tensor& x) { return unary(UnaryOp::exp, x); }
+Tensor log(const Tensor& x) { return unary(UnaryOp::log, x); }
+Tensor tanh(const Tensor& x) { return unary(UnaryOp::tanh, x); }
+Tensor relu(const Tensor& x) { return unary(UnaryOp::relu, x); }
+Tensor gelu(const Tensor& x) { return unary(UnaryOp::gelu, x); }
+
+}  // namespace bayun

@@ -1,0 +1,106 @@
+// Layer norm: each position's vector (one row of C channels) is shifted to mean 0 and scaled to variance 1,
+// then multiplied by a learned weight and shifted by a learned bias. It keeps the residual stream's scale
+// in check before attention and the FFN (pre-norm) or after each residual add (post-norm).
+// Forward, per row x (C):
+//   mean = sum(x) / C;  var = sum((x - mean)^2) / C;  rstd = 1 / sqrt(var + eps)
+//   norm = (x - mean) * rstd;  y = norm * weight + bias
+// Backward (as in llm.c's layernorm_backward), with g = dy * weight:
+//   dbias   += dy
+//   dweight += dy * norm
+//   dx      += rstd * (g - mean(g) - norm * mean(g * norm))
+// Fused, with its own backward, because the composed version would save five (B, T, C) temporaries.
+#include "autograd/kernels.h"
+#include "autograd/node.h"
+#include "autograd/ops.h"
+
+#include <cmath>
+
+namespace bayun {
+
+namespace {
+
+struct LayerNormNode : Node {
+    Tensor mean, rstd;  // (rows,) saved statistics
+    int64_t rows, C;
+    LayerNormNode(const Tensor& x, const Tensor& w, const Tensor& b, Tensor m, Tensor r, int64_t n, int64_t c)
+        : Node("layer_norm", {x, w, b}), mean(std::move(m)), rstd(std::move(r)), rows(n), C(c) {}
+    void backward(const Tensor& dout) override {
+        const float* x = inputs[0].data();
+        const float* w = inputs[1].data();
+        const float* dy = dout.data();
+        float* dx = dinput(0);
+        float* dw = dinput(1);
+        float* db = dinput(2);
+        // dx rows are independent: threads own rows. dweight and dbias sum over rows: done serially after.
+        if (dx) {
+#pragma omp parallel for schedule(static) if (!reference_kernels() && rows * C > 16384)
+            for (int64_t r = 0; r < rows; ++r) {
+                const float* xr = x + r * C;
+                const float* dyr = dy + r * C;
+                const float m = mean.data()[r], s = rstd.data()[r];
+                float g_mean = 0.0f, g_norm_mean = 0.0f;
+                for (int64_t c = 0; c < C; ++c) {
+                    const float g = dyr[c] * w[c];
+                    g_mean += g;
+                    g_norm_mean += g * (xr[c] - m) * s;
+                }
+                g_mean /= static_cast<float>(C);
+                g_norm_mean /= static_cast<float>(C);
+                for (int64_t c = 0; c < C; ++c) {
+                    const float norm = (xr[c] - m) * s;
+                    dx[r * C + c] += s * (dyr[c] * w[c] - g_mean - norm * g_norm_mean);
+                }
+            }
+        }
+        if (dw || db) {
+            for (int64_t r = 0; r < rows; ++r) {
+                const float m = mean.data()[r], s = rstd.data()[r];
+                for (int64_t c = 0; c < C; ++c) {
+                    if (dw) dw[c] += dy[r * C + c] * (x[r * C + c] - m) * s;
+                    if (db) db[c] += dy[r * C + c];
+                }
+            }
+        }
+    }
+};
+
+}  // namespace
+
+Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps) {
+    if (x.dim() < 1) fail("layer_norm", "input must be (..., C), found a scalar");
+    const int64_t C = x.size(-1);
+    const auto check_param = [&](const Tensor& p, const char* name) {
+        if (p.dim() != 1 || p.size(0) != C)
+            fail("layer_norm", "{} must be ({},) to match input {}, found {}", name, C, shape_str(x.shape()),
+                 shape_str(p.shape()));
+    };
+    check_param(weight, "weight");
+    check_param(bias, "bias");
+    const int64_t rows = C ? x.numel() / C : 0;
+    Tensor out = Tensor::empty(x.shape());
+    Tensor mean = Tensor::empty({rows});
+    Tensor rstd = Tensor::empty({rows});
+    const float* xv = x.data();
+    const float* w = weight.data();
+    const float* b = bias.data();
+    float* y = out.data();
+#pragma omp parallel for schedule(static) if (!reference_kernels() && rows * C > 16384)
+    for (int64_t r = 0; r < rows; ++r) {
+        const float* xr = xv + r * C;
+        float m = 0.0f;
+        for (int64_t c = 0; c < C; ++c) m += xr[c];
+        m /= static_cast<float>(C);
+        float var = 0.0f;
+        for (int64_t c = 0; c < C; ++c) var += (xr[c] - m) * (xr[c] - m);
+        var /= static_cast<float>(C);
+        const float s = 1.0f / std::sqrt(var + eps);
+        for (int64_t c = 0; c < C; ++c) y[r * C + c] = (xr[c] - m) * s * w[c] + b[c];
+        mean.data()[r] = m;
+        rstd.data()[r] = s;
+    }
+    if (needs_graph({x, weight, bias}))
+        attach(out, std::make_shared<LayerNormNode>(x, weight, bias, mean, rstd, rows, C));
+    return out;
+}
+
+}  // namespace bayun

@@ -1,0 +1,129 @@
+// Tensor: the one data type of bayun. A Tensor is a cheap handle (like MLX's array or torch::Tensor) to
+// shared state: float32 values in contiguous row-major storage, a shape of rank 0 to 4, and, for training,
+// a gradient and the Node that produced it. Copying a Tensor aliases it; clone() copies the values.
+//
+// Dimension legend, used in every shape comment of the project:
+//   B batch, T positions (time), C channels (n_embd), H heads, D = C / H head size,
+//   V vocabulary size, L layers.
+#pragma once
+
+#include "autograd/error.h"
+
+#include <fmt/format.h>
+
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace bayun {
+
+using Shape = std::vector<int64_t>;
+
+std::string shape_str(const Shape& shape);  // "(4, 64, 128)"
+int64_t shape_numel(const Shape& shape);
+
+class Rng;
+struct Node;
+
+// The values of a tensor. Views (reshape, detach) share one Storage.
+struct Storage {
+    std::vector<float> values;
+};
+
+// What a Tensor handle points at. Learners see these fields in the debugger.
+struct TensorImpl {
+    std::shared_ptr<Storage> storage;  // the values, shared with views
+    Shape shape;
+    std::shared_ptr<Storage> grad;     // d(loss)/d(this), same shape; allocated by backward on first use
+    bool requires_grad = false;        // leaves: set by the user; op results: some input requires grad
+    bool retain_grad = false;          // keep .grad of a non-leaf after backward (for inspection)
+    std::shared_ptr<Node> grad_fn;     // the op that produced this tensor (null for leaves)
+    std::string label;                 // for printing and graph dumps: "h.0.attn.c_attn.weight", "logits"
+
+    ~TensorImpl();  // releases long graphs iteratively (no recursion), see tensor.cpp
+};
+
+class Tensor {
+public:
+    Tensor() = default;  // an undefined handle; defined() is false
+
+    // Factories. Every tensor starts without a graph; `requires_grad` makes it a trainable leaf.
+    static Tensor zeros(const Shape& shape, bool requires_grad = false);
+    static Tensor ones(const Shape& shape, bool requires_grad = false);
+    static Tensor full(const Shape& shape, float value, bool requires_grad = false);
+    static Tensor from(std::vector<float> values, const Shape& shape, bool requires_grad = false);
+    static Tensor scalar(float value, bool requires_grad = false);
+    static Tensor randn(const Shape& shape, Rng& rng, float std = 1.0f, bool requires_grad = false);
+    static Tensor uniform(const Shape& shape, Rng& rng, float low, float high, bool requires_grad = false);
+    static Tensor arange(int64_t n);  // 0, 1, ..., n-1 as floats (handy for tests)
+
+    bool defined() const { return impl_ != nullptr; }
+    const Shape& shape() const;
+    int dim() const { return static_cast<int>(shape().size()); }
+    int64_t size(int d) const;  // d may be negative: size(-1) is the last dimension
+    int64_t numel() const;
+
+    float* data();
+    const float* data() const;
+    std::span<float> values();
+    std::span<const float> values() const;
+    std::vector<float> to_vector() const;
+    float item() const;                                  // the value of a one-element tensor
+    float at(std::initializer_list<int64_t> index) const;  // bounds-checked element read
+
+    // Autograd.
+    bool requires_grad() const;
+    Tensor& set_requires_grad(bool on = true);  // only for leaves
+    bool is_leaf() const;
+    bool has_grad() const;
+    Tensor grad() const;        // aliases the gradient storage; undefined before any backward reached us
+    float* grad_data();         // allocates a zero gradient on first use
+    void zero_grad();           // sets the gradient to zero (keeps the buffer)
+    Tensor& retain_grad();      // keep this non-leaf's gradient after backward
+    const std::shared_ptr<Node>& grad_fn() const;
+    void backward();            // this must be a scalar (one element): the loss
+
+    Tensor detach() const;      // same values, no graph, no grad
+    Tensor clone() const;       // a copy of the values, no graph
+    Tensor& copy_from(const Tensor& other);  // in-place value copy, shapes must match
+
+    const std::string& label() const;
+    Tensor& set_label(std::string label);
+
+    bool same(const Tensor& other) const { return impl_ == other.impl_; }
+    TensorImpl* impl() const { return impl_.get(); }
+
+    // Used by ops to build results: a fresh tensor sharing `storage` (views) or owning new storage.
+    static Tensor make(const Shape& shape, std::shared_ptr<Storage> storage);
+    static Tensor empty(const Shape& shape);  // values uninitialised-to-zero; the op writes them
+
+private:
+    std::shared_ptr<TensorImpl> impl_;
+    const TensorImpl& checked() const;
+    TensorImpl& checked();
+};
+
+// Grad mode: ops record Nodes only while it is on (the default). Evaluation and sampling turn it off.
+bool grad_enabled();
+class NoGradGuard {
+public:
+    NoGradGuard();
+    ~NoGradGuard();
+    NoGradGuard(const NoGradGuard&) = delete;
+    NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+private:
+    bool previous_;
+};
+
+}  // namespace bayun
+
+// fmt support: `fmt::print("{}", t)` shows label, shape and the first values:
+//   Tensor 'logits' (2, 3, 65) [0.0123, -0.4410, 0.0871, ... ] requires_grad
+template <>
+struct fmt::formatter<bayun::Tensor> : fmt::formatter<std::string_view> {
+    auto format(const bayun::Tensor& t, fmt::format_context& ctx) const -> decltype(ctx.out());
+};

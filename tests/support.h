@@ -1,0 +1,34 @@
+// Helpers shared by all tests: random inputs, closeness checks, the finite-difference check, and the
+// golden files (values produced by PyTorch with the scripts in tools/, committed under tests/golden/).
+#pragma once
+
+#include "autograd/gradcheck.h"
+#include "autograd/tensor.h"
+#include "catch.h"
+
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <string>
+
+namespace bayun::test {
+
+// Uniform values in [low, high), reproducible for a seed.
+Tensor random_tensor(const Shape& shape, uint64_t seed, bool requires_grad = true, float low = -1.0f,
+                     float high = 1.0f);
+
+// Every element within atol + rtol * |expected|; on failure, reports the worst element.
+void require_close(const Tensor& actual, const Tensor& expected, double rtol = 1e-5, double atol = 1e-6,
+                   const std::string& what = "");
+void require_close(const Tensor& actual, const std::vector<float>& expected, double rtol = 1e-5,
+                   double atol = 1e-6, const std::string& what = "");
+
+// REQUIREs that backward agrees with central finite differences on every input that requires grad.
+void require_gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& f, const std::vector<Tensor>& inputs,
+                       const GradcheckOptions& options = {});
+
+// tests/golden/<name>: a JSON file written by a script in tools/.
+nlohmann::json load_golden(const std::string& name);
+Tensor tensor_from_json(const nlohmann::json& j);  // {"shape": [...], "data": [...]}
+
+}  // namespace bayun::test
