@@ -106,6 +106,13 @@ private:
     TensorImpl& checked();
 };
 
+// A tensor with its dotted name, as modules list their parameters and checkpoints store them:
+// {"transformer.h.0.attn.c_attn.weight", (3*C, C) tensor}.
+struct NamedTensor {
+    std::string name;
+    Tensor tensor;
+};
+
 // Grad mode: ops record Nodes only while it is on (the default). Evaluation and sampling turn it off.
 bool grad_enabled();
 class NoGradGuard {
