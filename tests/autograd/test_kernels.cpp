@@ -1,0 +1,113 @@
+// The kernel switch and GEMM: gemm_reference is the specification, gemm_fast must agree with it for every
+// transpose combination, for odd sizes (4-row blocks plus leftovers, partial 16-row bands, K blocks of 128)
+// and for sizes where OpenMP splits the rows over threads.
+#include "ops_testing.h"
+
+#include <vector>
+
+using namespace bayun;
+
+namespace {
+
+std::vector<float> random_values(int64_t n, uint64_t seed) {
+    Rng rng(seed);
+    std::vector<float> v(static_cast<size_t>(n));
+    for (float& x : v) x = rng.uniform() * 2.0f - 1.0f;
+    return v;
+}
+
+}  // namespace
+
+TEST_CASE("gemm_reference follows its specification for every transpose", "[autograd][kernels]") {
+    // op(A) = [[1 2] [3 4]], op(B) = [[5 6] [7 8]]; op(A) op(B) = [[19 22] [43 50]].
+    const std::vector<float> a{1, 2, 3, 4}, a_t{1, 3, 2, 4};
+    const std::vector<float> b{5, 6, 7, 8}, b_t{5, 7, 6, 8};
+    const bool trans_a = GENERATE(false, true);
+    const bool trans_b = GENERATE(false, true);
+    std::vector<float> c(4, 100.0f);
+    gemm_reference(2, 2, 2, (trans_a ? a_t : a).data(), trans_a, (trans_b ? b_t : b).data(), trans_b, c.data(), false);
+    CHECK(c == std::vector<float>{19, 22, 43, 50});
+    gemm_reference(2, 2, 2, (trans_a ? a_t : a).data(), trans_a, (trans_b ? b_t : b).data(), trans_b, c.data(), true);
+    CHECK(c == std::vector<float>{38, 44, 86, 100});
+}
+
+TEST_CASE("gemm_reference of a non-square product", "[autograd][kernels]") {
+    // (2, 3) x (3, 1)
+    const std::vector<float> a{1, 2, 3, 4, 5, 6}, b{1, 0, -1};
+    std::vector<float> c(2);
+    gemm_reference(2, 1, 3, a.data(), false, b.data(), false, c.data(), false);
+    CHECK(c == std::vector<float>{-2, -2});
+}
+
+TEST_CASE("gemm_fast agrees with gemm_reference for all transposes and odd sizes", "[autograd][kernels]") {
+    const bool trans_a = GENERATE(false, true);
+    const bool trans_b = GENERATE(false, true);
+    const bool accumulate = GENERATE(false, true);
+    const auto [M, N, K] = GENERATE(table<int64_t, int64_t, int64_t>({
+        {1, 1, 1}, {3, 5, 7}, {4, 4, 4}, {5, 17, 33}, {17, 1, 3}, {7, 33, 1},  // leftovers of the 4-row blocks
+        {9, 13, 300},                                                         // K spans three 128-wide blocks
+        {67, 129, 45},                                                        // OpenMP over 16-row bands
+    }));
+    INFO("M " << M << " N " << N << " K " << K << " trans_a " << trans_a << " trans_b " << trans_b << " accumulate "
+              << accumulate);
+    const std::vector<float> a = random_values(M * K, 51), b = random_values(K * N, 52), c0 = random_values(M * N, 53);
+    std::vector<float> fast = c0, reference = c0;
+    gemm_fast(M, N, K, a.data(), trans_a, b.data(), trans_b, fast.data(), accumulate);
+    gemm_reference(M, N, K, a.data(), trans_a, b.data(), trans_b, reference.data(), accumulate);
+    // Different summation orders: the error grows like sqrt(K) ulps of the partial sums.
+    test::require_close(Tensor::from(fast, {M, N}), reference, 1e-5, 1e-5);
+}
+
+TEST_CASE("gemm with K = 0 writes zeros, or leaves C when accumulating", "[autograd][kernels]") {
+    std::vector<float> c{1, 2, 3, 4};
+    const bool fast = GENERATE(false, true);
+    float unused = 0.0f;
+    if (fast) gemm_fast(2, 2, 0, &unused, false, &unused, false, c.data(), true);
+    else gemm_reference(2, 2, 0, &unused, false, &unused, false, c.data(), true);
+    CHECK(c == std::vector<float>{1, 2, 3, 4});
+    if (fast) gemm_fast(2, 2, 0, &unused, false, &unused, false, c.data(), false);
+    else gemm_reference(2, 2, 0, &unused, false, &unused, false, c.data(), false);
+    CHECK(c == std::vector<float>{0, 0, 0, 0});
+}
+
+TEST_CASE("gemm routes to the reference kernel inside ReferenceKernelsGuard", "[autograd][kernels]") {
+    const int64_t M = 67, N = 129, K = 45;
+    const std::vector<float> a = random_values(M * K, 54), b = random_values(K * N, 55);
+    std::vector<float> expected(M * N), via_switch(M * N);
+    gemm_reference(M, N, K, a.data(), false, b.data(), true, expected.data(), false);
+    {
+        ReferenceKernelsGuard guard;
+        CHECK(reference_kernels());
+        gemm(M, N, K, a.data(), false, b.data(), true, via_switch.data(), false);
+    }
+    CHECK(via_switch == expected);  // bit for bit: the very same loops ran
+}
+
+TEST_CASE("ReferenceKernelsGuard restores the previous setting, also when nested", "[autograd][kernels]") {
+    const bool before = reference_kernels();
+    {
+        ReferenceKernelsGuard on;
+        CHECK(reference_kernels());
+        {
+            ReferenceKernelsGuard off(false);
+            CHECK_FALSE(reference_kernels());
+        }
+        CHECK(reference_kernels());
+    }
+    CHECK(reference_kernels() == before);
+    set_reference_kernels(true);
+    CHECK(reference_kernels());
+    set_reference_kernels(before);
+    CHECK(reference_kernels() == before);
+}
+
+TEST_CASE("the thread count can be set and restored", "[autograd][kernels]") {
+    const int before = num_threads();
+    CHECK(before >= 1);
+    set_num_threads(1);
+#ifdef _OPENMP
+    CHECK(num_threads() == 1);
+#endif
+    set_num_threads(before);
+    CHECK(num_threads() == before);
+}
