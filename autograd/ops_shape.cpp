@@ -118,6 +118,9 @@ Tensor reshape(const Tensor& x, Shape shape) {
         if (shape[d] == -1) {
             if (inferred >= 0) fail("reshape", "only one dimension may be -1, found shape {}", shape_str(shape));
             inferred = static_cast<int>(d);
+        } else if (shape[d] < 0) {  // NOTE: two negatives multiply to a positive count, so catch them here
+            fail("reshape", "cannot view {} ({} elements) as {} (sizes must be >= 0, or -1 once to infer)",
+                 shape_str(x.shape()), x.numel(), shape_str(shape));
         } else {
             known *= shape[d];
         }
@@ -153,6 +156,9 @@ std::vector<Tensor> split(const Tensor& x, const std::vector<int64_t>& sizes) {
     if (x.dim() == 0) fail("split", "cannot split a scalar");
     const int64_t cols = x.size(-1);
     const int64_t total = std::accumulate(sizes.begin(), sizes.end(), int64_t{0});
+    if (std::any_of(sizes.begin(), sizes.end(), [](int64_t s) { return s < 0; }))
+        fail("split", "sizes ({}) must not be negative (splitting the last dim of {})", fmt::join(sizes, ", "),
+             shape_str(x.shape()));
     if (total != cols)
         fail("split", "sizes ({}) add up to {} but the last dim of {} is {}", fmt::join(sizes, ", "), total,
              shape_str(x.shape()), cols);
