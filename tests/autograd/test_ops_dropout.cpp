@@ -77,7 +77,7 @@ TEST_CASE("dropout backward matches finite differences for a fixed mask", "[auto
         {x});
 }
 
-TEST_CASE("dropout rejects a probability outside [0, 1)", "[autograd][dropout][errors]") {
+TEST_CASE("dropout rejects a probability that is negative, 1 or more, or NaN", "[autograd][dropout][errors]") {
     Rng rng(1);
     Tensor x = Tensor::ones({2});
     REQUIRE_THROWS_WITH(dropout(x, 1.0f, true, rng), "[dropout] probability must be in [0, 1), found 1");

@@ -40,7 +40,7 @@ TEST_CASE("transpose swaps the last two dimensions", "[autograd][shape]") {
     test::require_close(t3, {0, 3, 1, 4, 2, 5, 6, 9, 7, 10, 8, 11});
 }
 
-TEST_CASE("permute moves dimensions: out dim i is x dim order[i]", "[autograd][shape]") {
+TEST_CASE("permute moves dimensions: result dim i is dim order(i) of x", "[autograd][shape]") {
     Tensor x = reshape(Tensor::arange(24), {2, 3, 4});
     Tensor p = permute(x, {2, 0, 1});
     CHECK(p.shape() == Shape{4, 2, 3});
