@@ -116,6 +116,15 @@ TEST_CASE("linear backward matches finite differences, with and without bias", "
         test::require_gradcheck([](const std::vector<Tensor>& in) { return linear(in[0], in[1], Tensor()); }, {x, w});
 }
 
+TEST_CASE("matmul of a matrix by itself gets both gradients", "[autograd][matmul]") {
+    // d sum(x x) / dx = 1 x^T + x^T 1: dx[i, k] = (row sum k of x) + (column sum i of x)
+    Tensor x = Tensor::from({1, 2, 3, 4}, {2, 2}, true);
+    sum(matmul(x, x)).backward();
+    test::require_close(x.grad(), {3 + 4, 7 + 4, 3 + 6, 7 + 6});
+    Tensor y = test::random_tensor({2, 5, 5}, 46);
+    test::require_gradcheck([](const std::vector<Tensor>& in) { return matmul(in[0], in[0]); }, {y});
+}
+
 TEST_CASE("linear equals matmul by the transposed weight plus the bias", "[autograd][matmul][linear]") {
     Tensor x = test::random_tensor({3, 5, 7}, 38, false);
     Tensor w = test::random_tensor({6, 7}, 39, false);
