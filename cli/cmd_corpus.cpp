@@ -16,6 +16,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <sys/wait.h>
 
 namespace fs = std::filesystem;
 
@@ -57,11 +58,13 @@ std::string download_books(const fs::path& out) {
         fmt::print("downloading #{} {} ...\n", book.ebook, url);
         const std::string command = fmt::format("curl -fsSL --connect-timeout 10 --max-time 300 -o {} {}",
                                                 shell_quote(raw.string()), shell_quote(url));
-        const int status = std::system(command.c_str());
+        std::fflush(stdout);  // keep our lines in order with curl's messages
+        const int raw_status = std::system(command.c_str());
+        const int status = WIFEXITED(raw_status) ? WEXITSTATUS(raw_status) : raw_status;
         std::error_code ec;
         if (status != 0 || !fs::exists(raw, ec)) {
             fs::remove(raw, ec);
-            return fmt::format("curl failed for ebook #{} (exit status {}; no internet?)", book.ebook, status);
+            return fmt::format("curl failed for ebook #{} with exit status {} (no internet?)", book.ebook, status);
         }
         std::string text = strip_gutenberg(read_bytes(raw));
         fs::remove(raw, ec);
@@ -131,7 +134,7 @@ int corpus_fetch(const Args& args) {
             copy_books(local, out);
         }
     }
-    fmt::print("the corpus is in {} (git ignores data/corpus/)\n", out.string());
+    fmt::print("the corpus is in {}{}\n", out.string(), vm.count("out") ? "" : " (git ignores data/corpus/)");
     return 0;
 }
 
