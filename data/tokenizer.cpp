@@ -62,7 +62,9 @@ std::unique_ptr<Tokenizer> Tokenizer::load(const std::string& path) {
     try {
         return from_json(j);
     } catch (const Error& e) {
-        fail("tokenizer", "'{}': {}", path, e.what());
+        std::string_view message = e.what();
+        if (message.starts_with("[tokenizer] ")) message.remove_prefix(12);  // name the file, keep one prefix
+        fail("tokenizer", "'{}': {}", path, message);
     }
 }
 

@@ -74,7 +74,8 @@ TEST_CASE("loading a missing or corrupt tokenizer file is a clear error", "[data
     dir.write("trunc.json", "{\"kind\": \"char\", \"chars\": [\"a\"");
     CHECK_THROWS_WITH(Tokenizer::load(dir.file("trunc.json")), ContainsSubstring("not valid JSON"));
     dir.write("kind.json", "{\"kind\": \"wordpiece\"}");
-    CHECK_THROWS_WITH(Tokenizer::load(dir.file("kind.json")), ContainsSubstring("unknown kind \"wordpiece\""));
+    CHECK_THROWS_WITH(Tokenizer::load(dir.file("kind.json")),
+                      "[tokenizer] '" + dir.file("kind.json") + "': unknown kind \"wordpiece\" (expected \"char\" or \"bpe\")");
     dir.write("dup.json", "{\"kind\": \"char\", \"version\": 1, \"chars\": [\"b\", \"a\"]}");
     CHECK_THROWS_WITH(Tokenizer::load(dir.file("dup.json")), ContainsSubstring("not strictly ascending"));
     dir.write("nochars.json", "{\"kind\": \"char\", \"version\": 1}");
