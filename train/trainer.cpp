@@ -420,7 +420,9 @@ TrainResult train(TrainConfig config, const std::string& resume_from) {
     if (resumed) fmt::print("resuming from '{}' at step {}\n", resumed->dir, start_step);
     std::fflush(stdout);
 
-    const LrSchedule schedule{config.lr, config.min_lr, config.warmup, config.iters, config.schedule == "cosine"};
+    // A run shorter than its warm-up warms up over its first tenth instead.
+    const int64_t warmup = config.warmup < config.iters ? config.warmup : config.iters / 10;
+    const LrSchedule schedule{config.lr, config.min_lr, warmup, config.iters, config.schedule == "cosine"};
     const double ln2 = std::log(2.0);
     const std::string unit = data.tokenizer->kind() == "char" ? "char" : "byte";
     const int64_t log_interval = config.log_interval > 0 ? config.log_interval : std::max<int64_t>(1, config.iters / 20);

@@ -1,0 +1,174 @@
+// GEMM, C (M x N) (+)= op(A) (M x K) op(B) (K x N): the one kernel every matmul, linear layer and their
+// backward passes run through, so it is the one worth making fast.
+//
+// gemm_reference is the specification: three loops.
+// gemm_fast is the classic packed GEMM of GotoBLAS/BLIS, in three layers:
+//   1. blocking: C is computed in blocks of MC rows x NC columns, over K in slices of KC, so the pieces of
+//      A (MC x KC, ~72 KiB) and B (KC x NC) being worked on stay in the L2 cache;
+//   2. packing: those pieces are copied into panels laid out in exactly the order the micro-kernel reads
+//      them (and transposes are absorbed here, for free);
+//   3. the micro-kernel: a 6 x 16 tile of C lives in 12 AVX registers while it runs over KC, doing two
+//      fused multiply-adds per broadcast element of A. This is where the FLOPs happen.
+// Threads (OpenMP) split the MC row blocks of C: each thread owns the rows it writes.
+#include "autograd/kernels.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define BAYUN_GEMM_AVX2 1
+#endif
+
+namespace bayun {
+
+void gemm_reference(int64_t M, int64_t N, int64_t K, const float* A, bool trans_a, const float* B, bool trans_b,
+                    float* C, bool accumulate) {
+    for (int64_t i = 0; i < M; ++i) {
+        for (int64_t j = 0; j < N; ++j) {
+            float sum = 0.0f;
+            for (int64_t k = 0; k < K; ++k) {
+                const float a = trans_a ? A[k * M + i] : A[i * K + k];
+                const float b = trans_b ? B[j * K + k] : B[k * N + j];
+                sum += a * b;
+            }
+            C[i * N + j] = accumulate ? C[i * N + j] + sum : sum;
+        }
+    }
+}
+
+namespace {
+
+constexpr int64_t MR = 6;     // rows of the micro-tile
+constexpr int64_t NR = 16;    // columns of the micro-tile (two 8-float AVX registers)
+constexpr int64_t KC = 256;   // depth of one packed slice
+constexpr int64_t MC = 96;    // rows of A packed at once (a multiple of MR)
+constexpr int64_t NC = 2048;  // columns of B packed at once (a multiple of NR)
+
+// Element (i, k) of op(A) and (k, j) of op(B).
+inline float a_at(const float* A, bool trans, int64_t M, int64_t K, int64_t i, int64_t k) {
+    return trans ? A[k * M + i] : A[i * K + k];
+}
+inline float b_at(const float* B, bool trans, int64_t K, int64_t N, int64_t k, int64_t j) {
+    return trans ? B[j * K + k] : B[k * N + j];
+}
+
+// Packs op(A)[i0 : i0+mc, p0 : p0+kc] as panels of MR rows: panel r holds, for each k, the MR values
+// A[i0 + r*MR + 0..MR-1][p0 + k] side by side (zero past the last row).
+void pack_a(const float* A, bool trans, int64_t M, int64_t K, int64_t i0, int64_t mc, int64_t p0, int64_t kc,
+            float* out) {
+    for (int64_t r = 0; r < mc; r += MR) {
+        const int64_t rows = std::min(MR, mc - r);
+        for (int64_t k = 0; k < kc; ++k) {
+            for (int64_t i = 0; i < rows; ++i) out[i] = a_at(A, trans, M, K, i0 + r + i, p0 + k);
+            for (int64_t i = rows; i < MR; ++i) out[i] = 0.0f;
+            out += MR;
+        }
+    }
+}
+
+// Packs op(B)[p0 : p0+kc, j0 : j0+nc] as panels of NR columns: panel c holds, for each k, the NR values
+// B[p0 + k][j0 + c*NR + 0..NR-1] side by side (zero past the last column).
+void pack_b_panel(const float* B, bool trans, int64_t K, int64_t N, int64_t p0, int64_t kc, int64_t j, int64_t cols,
+                  float* out) {
+    for (int64_t k = 0; k < kc; ++k) {
+        if (!trans && cols == NR) {
+            std::memcpy(out, B + (p0 + k) * N + j, NR * sizeof(float));
+        } else {
+            for (int64_t c = 0; c < cols; ++c) out[c] = b_at(B, trans, K, N, p0 + k, j + c);
+            for (int64_t c = cols; c < NR; ++c) out[c] = 0.0f;
+        }
+        out += NR;
+    }
+}
+
+// The micro-kernel: acc (MR x NR) = sum over k of a[k] (MR) outer b[k] (NR); then C += acc for the
+// rows x cols that exist.
+void micro_kernel(int64_t kc, const float* a, const float* b, float* C, int64_t ldc, int64_t rows, int64_t cols) {
+    alignas(32) float acc[MR * NR];
+#ifdef BAYUN_GEMM_AVX2
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(),
+           c11 = _mm256_setzero_ps(), c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(),
+           c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps(), c40 = _mm256_setzero_ps(),
+           c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+    for (int64_t k = 0; k < kc; ++k) {
+        const __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+        __m256 ai = _mm256_broadcast_ss(a + 0);
+        c00 = _mm256_fmadd_ps(ai, b0, c00), c01 = _mm256_fmadd_ps(ai, b1, c01);
+        ai = _mm256_broadcast_ss(a + 1);
+        c10 = _mm256_fmadd_ps(ai, b0, c10), c11 = _mm256_fmadd_ps(ai, b1, c11);
+        ai = _mm256_broadcast_ss(a + 2);
+        c20 = _mm256_fmadd_ps(ai, b0, c20), c21 = _mm256_fmadd_ps(ai, b1, c21);
+        ai = _mm256_broadcast_ss(a + 3);
+        c30 = _mm256_fmadd_ps(ai, b0, c30), c31 = _mm256_fmadd_ps(ai, b1, c31);
+        ai = _mm256_broadcast_ss(a + 4);
+        c40 = _mm256_fmadd_ps(ai, b0, c40), c41 = _mm256_fmadd_ps(ai, b1, c41);
+        ai = _mm256_broadcast_ss(a + 5);
+        c50 = _mm256_fmadd_ps(ai, b0, c50), c51 = _mm256_fmadd_ps(ai, b1, c51);
+        a += MR;
+        b += NR;
+    }
+    _mm256_store_ps(acc + 0, c00), _mm256_store_ps(acc + 8, c01), _mm256_store_ps(acc + 16, c10);
+    _mm256_store_ps(acc + 24, c11), _mm256_store_ps(acc + 32, c20), _mm256_store_ps(acc + 40, c21);
+    _mm256_store_ps(acc + 48, c30), _mm256_store_ps(acc + 56, c31), _mm256_store_ps(acc + 64, c40);
+    _mm256_store_ps(acc + 72, c41), _mm256_store_ps(acc + 80, c50), _mm256_store_ps(acc + 88, c51);
+#else
+    // Portable version of the same tile (builds without AVX2/FMA, e.g. the sanitizer build).
+    std::fill(acc, acc + MR * NR, 0.0f);
+    for (int64_t k = 0; k < kc; ++k) {
+        for (int64_t i = 0; i < MR; ++i)
+            for (int64_t j = 0; j < NR; ++j) acc[i * NR + j] += a[i] * b[j];
+        a += MR;
+        b += NR;
+    }
+#endif
+    for (int64_t i = 0; i < rows; ++i)
+        for (int64_t j = 0; j < cols; ++j) C[i * ldc + j] += acc[i * NR + j];
+}
+
+}  // namespace
+
+void gemm_fast(int64_t M, int64_t N, int64_t K, const float* A, bool trans_a, const float* B, bool trans_b, float* C,
+               bool accumulate) {
+    if (!accumulate) std::fill(C, C + M * N, 0.0f);
+    if (M == 0 || N == 0 || K == 0) return;
+    // Small products (attention heads in a decode step, tiny test shapes): packing costs more than it saves.
+    if (M * N * K <= 4096) {
+        gemm_reference(M, N, K, A, trans_a, B, trans_b, C, true);
+        return;
+    }
+    static thread_local std::vector<float> b_pack;  // the shared B slice lives in the calling thread
+    const int64_t nc_max = std::min(NC, (N + NR - 1) / NR * NR);
+    b_pack.resize(static_cast<size_t>(KC * nc_max));
+    float* bp = b_pack.data();
+    const bool parallel = M * N * K >= (int64_t{1} << 18);
+
+#pragma omp parallel if (parallel)
+    {
+        static thread_local std::vector<float> a_pack;
+        a_pack.resize(static_cast<size_t>(MC * KC));
+        for (int64_t j0 = 0; j0 < N; j0 += NC) {
+            const int64_t nc = std::min(NC, N - j0);
+            for (int64_t p0 = 0; p0 < K; p0 += KC) {
+                const int64_t kc = std::min(KC, K - p0);
+                // Pack B's slice, one NR-wide panel per iteration, shared by all threads.
+#pragma omp for schedule(static)
+                for (int64_t j = 0; j < nc; j += NR)
+                    pack_b_panel(B, trans_b, K, N, p0, kc, j0 + j, std::min(NR, nc - j), bp + j * kc);
+                // Each thread takes blocks of MC rows of C: it packs its A block and runs the micro-kernels.
+#pragma omp for schedule(dynamic, 1)
+                for (int64_t i0 = 0; i0 < M; i0 += MC) {
+                    const int64_t mc = std::min(MC, M - i0);
+                    pack_a(A, trans_a, M, K, i0, mc, p0, kc, a_pack.data());
+                    for (int64_t j = 0; j < nc; j += NR)
+                        for (int64_t i = 0; i < mc; i += MR)
+                            micro_kernel(kc, a_pack.data() + i * kc, bp + j * kc, C + (i0 + i) * N + j0 + j, N,
+                                         std::min(MR, mc - i), std::min(NR, nc - j));
+                }
+            }
+        }
+    }
+}
+
+}  // namespace bayun
