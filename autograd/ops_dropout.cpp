@@ -16,7 +16,10 @@ struct DropoutNode : Node {
     void backward(const Tensor& dout) override {
         float* dx = dinput(0);
         if (!dx) return;
-        for (int64_t i = 0; i < dout.numel(); ++i) dx[i] += dout.data()[i] * scale.data()[i];
+        const int64_t n = dout.numel();
+        const float* d = dout.data();
+        const float* s = scale.data();
+        for (int64_t i = 0; i < n; ++i) dx[i] += d[i] * s[i];
     }
 };
 
@@ -29,7 +32,11 @@ Tensor dropout(const Tensor& x, float p, bool training, Rng& rng) {
     const float keep = 1.0f / (1.0f - p);
     for (float& s : scale.values()) s = rng.uniform() < p ? 0.0f : keep;
     Tensor out = Tensor::empty(x.shape());
-    for (int64_t i = 0; i < x.numel(); ++i) out.data()[i] = x.data()[i] * scale.data()[i];
+    const int64_t n = x.numel();
+    const float* xv = x.data();
+    const float* s = scale.data();
+    float* y = out.data();
+    for (int64_t i = 0; i < n; ++i) y[i] = xv[i] * s[i];
     if (needs_graph({x})) attach(out, std::make_shared<DropoutNode>(x, scale));
     return out;
 }

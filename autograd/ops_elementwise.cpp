@@ -119,7 +119,7 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
 }
 
 // ---- unary ops -------------------------------------------------------------------------------------------
-enum class UnaryOp { neg, exp, log, tanh, relu, gelu, add_scalar, mul_scalar };
+enum class UnaryOp { neg, exp, log, tanh, relu, add_scalar, mul_scalar };
 const char* unary_name(UnaryOp op) {
     switch (op) {
         case UnaryOp::neg: return "neg";
@@ -127,15 +127,11 @@ const char* unary_name(UnaryOp op) {
         case UnaryOp::log: return "log";
         case UnaryOp::tanh: return "tanh";
         case UnaryOp::relu: return "relu";
-        case UnaryOp::gelu: return "gelu";
         case UnaryOp::add_scalar: return "add_scalar";
         case UnaryOp::mul_scalar: return "mul_scalar";
     }
     return "?";
 }
-
-constexpr float gelu_k = 0.7978845608028654f;  // sqrt(2 / pi)
-constexpr float gelu_c = 0.044715f;
 
 // Forward: y = f(x).
 inline float unary_value(UnaryOp op, float x, float s) {
@@ -145,10 +141,6 @@ inline float unary_value(UnaryOp op, float x, float s) {
         case UnaryOp::log: return std::log(x);
         case UnaryOp::tanh: return std::tanh(x);
         case UnaryOp::relu: return x > 0.0f ? x : 0.0f;
-        case UnaryOp::gelu: {  // y = 0.5 x (1 + tanh(k (x + c x^3)))
-            const float t = std::tanh(gelu_k * (x + gelu_c * x * x * x));
-            return 0.5f * x * (1.0f + t);
-        }
         case UnaryOp::add_scalar: return x + s;
         case UnaryOp::mul_scalar: return x * s;
     }
@@ -157,7 +149,6 @@ inline float unary_value(UnaryOp op, float x, float s) {
 
 // Backward: dx = dout * f'(x), with f' written in terms of x and y = f(x):
 //   neg: -1   exp: y   log: 1/x   tanh: 1 - y^2   relu: [x > 0]   add_scalar: 1   mul_scalar: s
-//   gelu: 0.5 (1 + t) + 0.5 x (1 - t^2) k (1 + 3 c x^2), t = tanh(k (x + c x^3))
 inline float unary_derivative(UnaryOp op, float x, float y, float s) {
     switch (op) {
         case UnaryOp::neg: return -1.0f;
@@ -165,10 +156,6 @@ inline float unary_derivative(UnaryOp op, float x, float y, float s) {
         case UnaryOp::log: return 1.0f / x;
         case UnaryOp::tanh: return 1.0f - y * y;
         case UnaryOp::relu: return x > 0.0f ? 1.0f : 0.0f;
-        case UnaryOp::gelu: {
-            const float t = std::tanh(gelu_k * (x + gelu_c * x * x * x));
-            return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * gelu_k * (1.0f + 3.0f * gelu_c * x * x);
-        }
         case UnaryOp::add_scalar: return 1.0f;
         case UnaryOp::mul_scalar: return s;
     }
@@ -204,7 +191,53 @@ Tensor unary(UnaryOp op, const Tensor& x, float s = 0.0f) {
     return out;
 }
 
+// ---- gelu ------------------------------------------------------------------------------------------------
+// GPT-2's tanh approximation of x * Phi(x), the FFN's non-linearity:
+//   y = 0.5 x (1 + t),   t = tanh(k (x + c x^3)),  k = sqrt(2 / pi), c = 0.044715
+//   dx = dout * (0.5 (1 + t) + 0.5 x (1 - t^2) k (1 + 3 c x^2))
+// Its own Node because backward reuses t from forward (tanh was a quarter of a training step's time when
+// recomputed), and tanh is computed as 1 - 2 / (exp(2u) + 1), which is several times faster than tanhf.
+constexpr float gelu_k = 0.7978845608028654f;  // sqrt(2 / pi)
+constexpr float gelu_c = 0.044715f;
+
+inline float fast_tanh(float u) { return 1.0f - 2.0f / (std::exp(2.0f * u) + 1.0f); }
+
+struct GeluNode : Node {
+    Tensor t;  // tanh(k (x + c x^3)) per element, from forward
+    GeluNode(const Tensor& x, Tensor saved_t) : Node("gelu", {x}), t(std::move(saved_t)) {}
+    void backward(const Tensor& dout) override {
+        float* dx = dinput(0);
+        if (!dx) return;
+        const float* x = inputs[0].data();
+        const float* tv = t.data();
+        const float* d = dout.data();
+        const int64_t n = dout.numel();
+#pragma omp parallel for schedule(static) if (go_parallel(n))
+        for (int64_t i = 0; i < n; ++i) {
+            const float xi = x[i], ti = tv[i];
+            dx[i] += d[i] * (0.5f * (1.0f + ti) + 0.5f * xi * (1.0f - ti * ti) * gelu_k * (1.0f + 3.0f * gelu_c * xi * xi));
+        }
+    }
+};
+
 }  // namespace
+
+Tensor gelu(const Tensor& x) {
+    Tensor out = Tensor::empty(x.shape());
+    Tensor t = Tensor::empty(x.shape());
+    const float* xv = x.data();
+    float* y = out.data();
+    float* tv = t.data();
+    const int64_t n = x.numel();
+#pragma omp parallel for schedule(static) if (go_parallel(n))
+    for (int64_t i = 0; i < n; ++i) {
+        const float xi = xv[i];
+        tv[i] = fast_tanh(gelu_k * (xi + gelu_c * xi * xi * xi));
+        y[i] = 0.5f * xi * (1.0f + tv[i]);
+    }
+    if (needs_graph({x})) attach(out, std::make_shared<GeluNode>(x, t));
+    return out;
+}
 
 Tensor add(const Tensor& a, const Tensor& b) { return binary(BinaryOp::add, a, b); }
 Tensor sub(const Tensor& a, const Tensor& b) { return binary(BinaryOp::sub, a, b); }
@@ -217,6 +250,5 @@ Tensor exp(const Tensor& x) { return unary(UnaryOp::exp, x); }
 Tensor log(const Tensor& x) { return unary(UnaryOp::log, x); }
 Tensor tanh(const Tensor& x) { return unary(UnaryOp::tanh, x); }
 Tensor relu(const Tensor& x) { return unary(UnaryOp::relu, x); }
-Tensor gelu(const Tensor& x) { return unary(UnaryOp::gelu, x); }
 
 }  // namespace bayun

@@ -33,6 +33,12 @@ MatmulPlan plan_matmul(const Tensor& a, const Tensor& b) {
     return {batch, M, K, N, true};
 }
 
+// Batched products run one per thread (each gemm then stays on its thread) when there are several of
+// them and enough work to share.
+bool batch_in_parallel(const MatmulPlan& p) {
+    return !reference_kernels() && p.batch > 1 && p.batch * p.M * p.N * p.K >= (int64_t{1} << 16);
+}
+
 Shape matmul_shape(const Tensor& a, const MatmulPlan& p) {
     Shape shape = a.shape();
     shape.back() = p.N;
@@ -55,6 +61,8 @@ struct MatmulNode : Node {
             if (db) gemm(p.K, p.N, rows, a, true, d, false, db, true);  // db += a^T dout
             return;
         }
+        // Attention: many small products, one per (batch, head); threads take whole products.
+#pragma omp parallel for schedule(static) if (batch_in_parallel(p))
         for (int64_t i = 0; i < p.batch; ++i) {
             const float* ai = a + i * p.M * p.K;
             const float* bi = b + i * p.K * p.N;
@@ -92,6 +100,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     if (!p.batched_b) {
         gemm(p.batch * p.M, p.N, p.K, a.data(), false, b.data(), false, out.data(), false);
     } else {
+#pragma omp parallel for schedule(static) if (batch_in_parallel(p))
         for (int64_t i = 0; i < p.batch; ++i)
             gemm(p.M, p.N, p.K, a.data() + i * p.M * p.K, false, b.data() + i * p.K * p.N, false,
                  out.data() + i * p.M * p.N, false);

@@ -19,7 +19,8 @@ struct ReshapeNode : Node {
         float* dx = dinput(0);
         if (!dx) return;
         const float* d = dout.data();
-        for (int64_t i = 0; i < dout.numel(); ++i) dx[i] += d[i];
+        const int64_t n = dout.numel();
+        for (int64_t i = 0; i < n; ++i) dx[i] += d[i];
     }
 };
 
