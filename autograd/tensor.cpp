@@ -81,7 +81,7 @@ Tensor Tensor::from(std::vector<float> values, const Shape& shape, bool requires
         fail("tensor", "{} values do not fill shape {} (which holds {})", values.size(), shape_str(shape),
              shape_numel(shape));
     auto storage = std::make_shared<Storage>();
-    storage->values = std::move(values);
+    storage->values.assign(values.begin(), values.end());
     Tensor t = make(shape, std::move(storage));
     t.impl_->requires_grad = requires_grad;
     return t;
@@ -132,7 +132,10 @@ float* Tensor::data() { return checked().storage->values.data(); }
 const float* Tensor::data() const { return checked().storage->values.data(); }
 std::span<float> Tensor::values() { return checked().storage->values; }
 std::span<const float> Tensor::values() const { return checked().storage->values; }
-std::vector<float> Tensor::to_vector() const { return checked().storage->values; }
+std::vector<float> Tensor::to_vector() const {
+    const FloatBuffer& v = checked().storage->values;
+    return {v.begin(), v.end()};
+}
 
 float Tensor::item() const {
     if (numel() != 1) fail("item", "expected a tensor with one element, found shape {}", shape_str(shape()));
