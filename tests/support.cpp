@@ -4,7 +4,9 @@
 #include "autograd/rng.h"
 
 #include <cmath>
+#include <cstdio>
 #include <fstream>
+#include <sys/wait.h>
 
 namespace bayun::test {
 
@@ -47,6 +49,18 @@ void require_gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& 
     REQUIRE(!results.empty());
     for (const auto& r : results) REQUIRE(r.checked > 0);
     REQUIRE(all_passed(results));
+}
+
+CommandResult run_bayun(const std::string& args) {
+    const std::string command = std::string(BAYUN_BINARY_DIR) + "/bayun " + args + " 2>&1";
+    FILE* pipe = popen(command.c_str(), "r");
+    REQUIRE(pipe != nullptr);
+    std::string output;
+    char buffer[4096];
+    size_t n;
+    while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) output.append(buffer, n);
+    const int status = pclose(pipe);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, output};
 }
 
 nlohmann::json load_golden(const std::string& name) {

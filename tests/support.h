@@ -27,6 +27,13 @@ void require_close(const Tensor& actual, const std::vector<float>& expected, dou
 void require_gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& f, const std::vector<Tensor>& inputs,
                        const GradcheckOptions& options = {});
 
+// Runs the built `bayun` executable with `args` (a shell-quoted string), capturing stdout and stderr.
+struct CommandResult {
+    int exit_code;
+    std::string output;  // stdout and stderr together
+};
+CommandResult run_bayun(const std::string& args);
+
 // tests/golden/<name>: a JSON file written by a script in tools/.
 nlohmann::json load_golden(const std::string& name);
 Tensor tensor_from_json(const nlohmann::json& j);  // {"shape": [...], "data": [...]}
