@@ -6,8 +6,66 @@
 
 #include <algorithm>
 #include <cstring>
+#include <mutex>
+#include <new>
+#include <unordered_map>
 
 namespace bayun {
+
+// ---- the buffer pool ---------------------------------------------------------------------------------------
+namespace {
+struct BufferPool {
+    std::mutex mutex;
+    std::unordered_map<size_t, std::vector<void*>> free_by_size;
+    size_t held = 0;
+    static constexpr size_t max_held = size_t{2} << 30;  // beyond 2 GiB of idle buffers, give memory back
+};
+BufferPool& pool() {
+    static BufferPool* instance = new BufferPool();  // never destroyed: tensors may outlive static destructors
+    return *instance;
+}
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool pooling = false;  // AddressSanitizer should see every use after free
+#else
+constexpr bool pooling = true;
+#endif
+}  // namespace
+
+void* buffer_allocate(size_t bytes) {
+    if (bytes == 0) bytes = 1;
+    if (pooling) {
+        BufferPool& p = pool();
+        std::lock_guard lock(p.mutex);
+        auto it = p.free_by_size.find(bytes);
+        if (it != p.free_by_size.end() && !it->second.empty()) {
+            void* buffer = it->second.back();
+            it->second.pop_back();
+            p.held -= bytes;
+            return buffer;
+        }
+    }
+    return ::operator new(bytes, std::align_val_t{64});  // 64-byte aligned: whole cache lines, AVX friendly
+}
+
+void buffer_release(void* buffer, size_t bytes) {
+    if (bytes == 0) bytes = 1;
+    if (pooling) {
+        BufferPool& p = pool();
+        std::lock_guard lock(p.mutex);
+        if (p.held + bytes <= BufferPool::max_held) {
+            p.free_by_size[bytes].push_back(buffer);
+            p.held += bytes;
+            return;
+        }
+    }
+    ::operator delete(buffer, std::align_val_t{64});
+}
+
+int64_t buffer_pool_bytes() {
+    BufferPool& p = pool();
+    std::lock_guard lock(p.mutex);
+    return static_cast<int64_t>(p.held);
+}
 
 std::string shape_str(const Shape& shape) {
     if (shape.size() == 1) return fmt::format("({},)", shape[0]);
