@@ -21,6 +21,7 @@ MultiHeadAttention::MultiHeadAttention(const GPTConfig& config, Rng& dropout_rng
 Tensor MultiHeadAttention::forward(const Tensor& x, LayerCache* cache) const {
     const int64_t B = x.size(0), T = x.size(1), C = x.size(2);
     const int64_t H = n_head_, D = C / H;
+    observe("attn_input", x);  // what attention reads: ln_1(x) with pre-norm, the residual stream with post-norm
 
     // 1. One matmul computes the query, key and value of every position.
     Tensor qkv = c_attn.forward(x);                          // (B, T, 3C)
@@ -55,6 +56,7 @@ Tensor MultiHeadAttention::forward(const Tensor& x, LayerCache* cache) const {
     Tensor y = reshape(permute(heads, {0, 2, 1, 3}), {B, T, C});  // (B, H, T, D) -> (B, T, H, D) -> (B, T, C)
     observe("attn_concat", y);
     y = c_proj.forward(y);  // (B, T, C)
+    observe("attn_proj", y);
     return dropout(y, dropout_, is_training(), rng_);
 }
 

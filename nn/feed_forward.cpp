@@ -16,11 +16,13 @@ FeedForward::FeedForward(const GPTConfig& config, Rng& dropout_rng)
 }
 
 Tensor FeedForward::forward(const Tensor& x) const {
+    observe("mlp_input", x);  // what the FFN reads: ln_2(h) with pre-norm, the residual stream with post-norm
     Tensor h = c_fc.forward(x);  // (B, T, 4C): expand
     observe("mlp_expand", h);
     h = activation_ == Activation::gelu ? gelu(h) : relu(h);  // (B, T, 4C): the non-linearity
     observe("mlp_activation", h);
     h = c_proj.forward(h);  // (B, T, C): narrow back
+    observe("mlp_output", h);
     return dropout(h, dropout_, is_training(), rng_);
 }
 
