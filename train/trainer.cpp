@@ -7,6 +7,7 @@
 #include "data/batches.h"
 #include "data/corpus.h"
 #include "infer/generator.h"
+#include "infer/inspect.h"
 #include "train/checkpoint.h"
 #include "train/schedule.h"
 
@@ -516,6 +517,12 @@ TrainResult train(TrainConfig config, const std::string& resume_from) {
                step, human_seconds(result.seconds), result.final_train_loss, result.final_val_loss, best_val, best_step);
     fmt::print("checkpoints: {} (best), {} (last); log: {}\n", (out / "best").string(), (out / "last").string(),
                (out / "log.jsonl").string());
+    try {  // a picture of the loss; a problem drawing it must not fail a finished run
+        inspect::write_loss_curve((out / "loss.svg").string(), (out / "log.jsonl").string());
+        fmt::print("loss curve: {}\n", (out / "loss.svg").string());
+    } catch (const Error& e) {
+        fmt::print(stderr, "note: no loss curve: {}\n", e.what());
+    }
     if (config.sample_tokens > 0) {
         result.sample = tell_tale(*model, *data.tokenizer, config);
         fmt::print("\n--- a tale from the last checkpoint ---\n{}\n---\n", result.sample);
