@@ -9,6 +9,7 @@ int run_gradcheck(const Args& args);
 int run_bench(const Args& args);
 int run_corpus(const Args& args);
 int run_tokenize(const Args& args);
+int run_inspect(const Args& args);
 
 const std::vector<Command>& commands() {
     static const std::vector<Command> list = {
@@ -18,6 +19,7 @@ const std::vector<Command>& commands() {
         {"bench", "measure training, decoding and matmul speed (JSON lines)", run_bench},
         {"corpus", "get the folk-tale corpus (fetch) and count its bytes, characters and lines (info)", run_corpus},
         {"tokenize", "train a char or BPE tokenizer, and encode/decode text with it (--show)", run_tokenize},
+        {"inspect", "look inside a checkpoint: attention, embeddings, next token, trace, loss curve", run_inspect},
     };
     return list;
 }
