@@ -119,7 +119,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     if (bias.defined() && (bias.dim() != 1 || bias.size(0) != out_features))
         fail("linear", "bias must be ({},) to match weight {}, found {}", out_features, shape_str(weight.shape()),
              shape_str(bias.shape()));
-    const int64_t rows = in_features ? x.numel() / in_features : 0;
+    const int64_t rows = shape_numel(Shape(x.shape().begin(), x.shape().end() - 1));  // also when in_features is 0
     Shape shape = x.shape();
     shape.back() = out_features;
     Tensor y = Tensor::empty(shape);

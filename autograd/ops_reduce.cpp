@@ -57,7 +57,8 @@ Tensor mean(const Tensor& x) {
 Tensor sum(const Tensor& x, int axis, bool keepdim) {
     Shape shape = last_axis_shape("sum", x, axis, keepdim);
     const int64_t cols = x.size(-1);
-    return reduce("sum", x, cols ? x.numel() / cols : 0, cols, 1.0f, shape);
+    const int64_t rows = shape_numel(Shape(x.shape().begin(), x.shape().end() - 1));  // 0 cols still has rows
+    return reduce("sum", x, rows, cols, 1.0f, shape);
 }
 
 Tensor mean(const Tensor& x, int axis, bool keepdim) {

@@ -71,7 +71,7 @@ TEST_CASE("linear backward: dx = dy W, dW = dy^T x, dbias = row sums of dy", "[a
 }
 
 TEST_CASE("matmul backward matches finite differences", "[autograd][matmul]") {
-    // Odd sizes hit gemm_fast's leftover rows after its 4-row blocks.
+    // Odd sizes leave rows and columns that do not fill the fast kernel's blocks.
     const auto [M, K, N] = GENERATE(table<int64_t, int64_t, int64_t>(
         {{1, 1, 1}, {3, 5, 7}, {4, 4, 4}, {5, 3, 1}, {7, 17, 3}, {17, 33, 5}, {33, 2, 9}}));
     INFO("(" << M << ", " << K << ") x (" << K << ", " << N << ")");
@@ -133,16 +133,26 @@ TEST_CASE("linear equals matmul by the transposed weight plus the bias", "[autog
 }
 
 TEST_CASE("matmul and linear fast kernels agree with the reference loops", "[autograd][matmul][kernels]") {
-    // Big enough that gemm_fast goes parallel (M N K > 32768) and leaves a partial 16-row band.
-    Tensor a = test::random_tensor({2, 33, 67}, 41);
+    // Big enough that gemm_fast packs and goes parallel, with rows and columns left over from its tiles.
+    Tensor a = test::random_tensor({3, 33, 67}, 41);  // 99 rows x 45 x 67
     Tensor b = test::random_tensor({67, 45}, 42);
-    Tensor bb = test::random_tensor({2, 67, 45}, 43);
+    Tensor bb = test::random_tensor({3, 67, 45}, 43);
     Tensor w = test::random_tensor({45, 67}, 44);
     Tensor bias = test::random_tensor({45}, 45);
     test::require_kernels_agree([](const std::vector<Tensor>& in) { return matmul(in[0], in[1]); }, {a, b}, 1e-5, 1e-5);
     test::require_kernels_agree([](const std::vector<Tensor>& in) { return matmul(in[0], in[1]); }, {a, bb}, 1e-5, 1e-5);
     test::require_kernels_agree([](const std::vector<Tensor>& in) { return linear(in[0], in[1], in[2]); },
                                 {a, w, bias}, 1e-5, 1e-5);
+}
+
+TEST_CASE("an empty inner dimension gives zeros (and the bias, for linear)", "[autograd][matmul][linear]") {
+    { Tensor junk = Tensor::full({2, 3}, 7.0f); }  // a recycled buffer may still hold old values
+    test::require_close(matmul(Tensor::zeros({2, 0}), Tensor::zeros({0, 3})), std::vector<float>(6, 0.0f));
+    { Tensor junk = Tensor::full({2, 3}, 7.0f); }
+    test::require_close(linear(Tensor::zeros({2, 0}), Tensor::zeros({3, 0}), Tensor()), std::vector<float>(6, 0.0f));
+    { Tensor junk = Tensor::full({2, 3}, 7.0f); }
+    test::require_close(linear(Tensor::zeros({2, 0}), Tensor::zeros({3, 0}), Tensor::from({1, 2, 3}, {3})),
+                        {1, 2, 3, 1, 2, 3});
 }
 
 TEST_CASE("matmul and linear shape errors name the op and both shapes", "[autograd][matmul][errors]") {

@@ -65,6 +65,15 @@ TEST_CASE("sum and mean backward match finite differences", "[autograd][reduce]"
         {x});
 }
 
+TEST_CASE("a sum over an empty last axis is 0", "[autograd][reduce]") {
+    { Tensor junk = Tensor::full({3}, 7.0f); }  // a recycled buffer may still hold old values
+    Tensor s = sum(Tensor::zeros({3, 0}), -1);
+    CHECK(s.shape() == Shape{3});
+    test::require_close(s, {0, 0, 0});
+    CHECK(sum(Tensor::zeros({0})).item() == 0.0f);
+    REQUIRE_THROWS_WITH(mean(Tensor::zeros({3, 0}), -1), "[mean] mean over an empty last axis in shape (3, 0)");
+}
+
 TEST_CASE("reducing an axis other than the last names the axis and shape", "[autograd][reduce][errors]") {
     Tensor x = Tensor::ones({2, 3});
     REQUIRE_THROWS_WITH(sum(x, 0), "[sum] only the last axis can be reduced: axis 0 of shape (2, 3) (permute first)");
