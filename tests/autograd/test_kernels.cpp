@@ -1,6 +1,7 @@
 // The kernel switch and GEMM: gemm_reference is the specification, gemm_fast must agree with it for every
-// transpose combination, for odd sizes (4-row blocks plus leftovers, partial 16-row bands, K blocks of 128)
-// and for sizes where OpenMP splits the rows over threads.
+// transpose combination and for sizes that reach each of its paths: tiny products, leftovers of the
+// micro-tile (rows and columns that do not fill it), several K slices and row blocks, and products big
+// enough that OpenMP splits the rows over threads.
 #include "ops_testing.h"
 
 #include <vector>
@@ -44,9 +45,11 @@ TEST_CASE("gemm_fast agrees with gemm_reference for all transposes and odd sizes
     const bool trans_b = GENERATE(false, true);
     const bool accumulate = GENERATE(false, true);
     const auto [M, N, K] = GENERATE(table<int64_t, int64_t, int64_t>({
-        {1, 1, 1}, {3, 5, 7}, {4, 4, 4}, {5, 17, 33}, {17, 1, 3}, {7, 33, 1},  // leftovers of the 4-row blocks
-        {9, 13, 300},                                                         // K spans three 128-wide blocks
-        {67, 129, 45},                                                        // OpenMP over 16-row bands
+        {1, 1, 1}, {3, 5, 7}, {4, 4, 4}, {5, 17, 33}, {17, 1, 3}, {7, 33, 1},  // small products
+        {13, 37, 29}, {1, 4097, 3}, {31, 6, 40},                              // partial micro-tiles
+        {9, 13, 300}, {7, 17, 600},                                           // K in several slices
+        {101, 33, 9},                                                         // several row blocks
+        {67, 129, 45}, {197, 21, 70},                                         // OpenMP over row blocks
     }));
     INFO("M " << M << " N " << N << " K " << K << " trans_a " << trans_a << " trans_b " << trans_b << " accumulate "
               << accumulate);
