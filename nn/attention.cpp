@@ -41,10 +41,8 @@ Tensor MultiHeadAttention::forward(const Tensor& x, LayerCache* cache) const {
     // 3. With a KV cache, store this step's keys and values and attend over every position so far.
     if (cache) std::tie(k, v) = cache->append(k, v);  // (B, H, Tk, D) each
 
-    // 4. Scores: how well each query matches each key, q . k / sqrt(D); the 1/sqrt(D) keeps softmax from
-    //    saturating. NOTE: scaling q (T x D numbers) before the product equals scaling the scores (T x Tk)
-    //    after it, and is cheaper.
-    Tensor scores = matmul(q * (1.0f / std::sqrt(static_cast<float>(D))), transpose(k));  // (B, H, T, Tk)
+    // 4. Scores: how well each query matches each key, scaled by 1/sqrt(D) so softmax does not saturate.
+    Tensor scores = matmul(q, transpose(k)) * (1.0f / std::sqrt(static_cast<float>(D)));  // (B, H, T, Tk)
 
     // 5. Causal softmax: weights over the keys that sum to 1; the future gets weight 0.
     Tensor weights = softmax(scores, /*causal=*/true);  // (B, H, T, Tk)
