@@ -127,13 +127,58 @@ void micro_kernel(int64_t kc, const float* a, const float* b, float* C, int64_t 
         for (int64_t j = 0; j < cols; ++j) C[i * ldc + j] += acc[i * NR + j];
 }
 
+// Dot product of two contiguous rows, with 8-wide partial sums (a vector reduction the compiler will not
+// reorder on its own without -ffast-math).
+inline float dot(const float* a, const float* b, int64_t n) {
+    int64_t k = 0;
+    float total = 0.0f;
+#ifdef BAYUN_GEMM_AVX2
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    for (; k + 16 <= n; k += 16) {
+        acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + k), _mm256_loadu_ps(b + k), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + k + 8), _mm256_loadu_ps(b + k + 8), acc1);
+    }
+    alignas(32) float lanes[8];
+    _mm256_store_ps(lanes, _mm256_add_ps(acc0, acc1));
+    for (float lane : lanes) total += lane;
+#endif
+    for (; k < n; ++k) total += a[k] * b[k];
+    return total;
+}
+
+// A few rows of op(A) (a decode step computes one position): matrix-vector products without packing,
+// which for one row would cost as much as the product itself. Threads split the output columns.
+void gemv_rows(int64_t M, int64_t N, int64_t K, const float* A, const float* B, bool trans_b, float* C) {
+#pragma omp parallel for schedule(static) if (N * K >= (int64_t{1} << 16))
+    for (int64_t j0 = 0; j0 < N; j0 += 64) {
+        const int64_t j1 = std::min(j0 + 64, N);
+        for (int64_t i = 0; i < M; ++i) {
+            const float* a = A + i * K;
+            float* c = C + i * N;
+            if (trans_b) {  // B is (N, K): each output is a dot product of two contiguous rows
+                for (int64_t j = j0; j < j1; ++j) c[j] += dot(a, B + j * K, K);
+            } else {  // B is (K, N): c += a[k] * row k of B, contiguous in j
+                for (int64_t k = 0; k < K; ++k) {
+                    const float ak = a[k];
+                    const float* b = B + k * N;
+                    for (int64_t j = j0; j < j1; ++j) c[j] += ak * b[j];
+                }
+            }
+        }
+    }
+}
+
 }  // namespace
 
 void gemm_fast(int64_t M, int64_t N, int64_t K, const float* A, bool trans_a, const float* B, bool trans_b, float* C,
                bool accumulate) {
     if (!accumulate) std::fill(C, C + M * N, 0.0f);
     if (M == 0 || N == 0 || K == 0) return;
-    // Small products (attention heads in a decode step, tiny test shapes): packing costs more than it saves.
+    if (M <= 4 && !trans_a) {
+        gemv_rows(M, N, K, A, B, trans_b, C);
+        return;
+    }
+    // Small products (tiny test shapes): packing costs more than it saves.
     if (M * N * K <= 4096) {
         gemm_reference(M, N, K, A, trans_a, B, trans_b, C, true);
         return;
