@@ -38,7 +38,7 @@ void Tensor::backward() {
     }
 
     // Phase 2: seed.
-    grad_data()[0] = 1.0f;
+    grad_data()[0] += 1.0f;  // d(loss)/d(loss) = 1, added like every gradient (a leaf loss accumulates)
 
     // Phase 3: reverse walk. `order` ends with the loss; producers of each tensor come before it.
     for (auto it = order.rbegin(); it != order.rend(); ++it) {
