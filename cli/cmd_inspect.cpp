@@ -105,8 +105,15 @@ int inspect_attention(const Args& args) {
     fmt::print("attention of '{}' in {}: {} layer{} x {} head{}, {} tokens\n", prompt_text(r.tokens), ck.dir, r.n_layer,
                r.n_layer == 1 ? "" : "s", r.n_head, r.n_head == 1 ? "" : "s", r.tokens.size());
     fmt::print("each token -> the tokens it attends to (itself and those before it; the future gets 0%), most first\n");
+    // A token that occurs more than once is labelled with its position too: 'a'@5.
+    std::vector<std::string> label;
+    for (size_t i = 0; i < r.tokens.size(); ++i) {
+        const auto same = [&](const TokenInfo& t) { return t.id == r.tokens[i].id; };
+        const bool repeated = std::count_if(r.tokens.begin(), r.tokens.end(), same) > 1;
+        label.push_back(repeated ? fmt::format("{}@{}", quoted(r.tokens[i]), i) : quoted(r.tokens[i]));
+    }
     size_t width = 0;
-    for (const TokenInfo& t : r.tokens) width = std::max(width, quoted(t).size());
+    for (const std::string& l : label) width = std::max(width, l.size());
     for (const HeadAttention& h : r.heads) {
         fmt::print("\nlayer {}, head {}\n", h.layer, h.head);
         for (size_t i = 0; i < h.weights.size(); ++i) {
@@ -116,12 +123,12 @@ int inspect_attention(const Args& args) {
             std::string line;
             double rest = 1.0;
             for (size_t n = 0; n < std::min(keys.size(), static_cast<size_t>(top)); ++n) {
-                line += fmt::format("{}{} {}", n ? ", " : "", quoted(r.tokens[keys[n]]), percent(h.weights[i][keys[n]]));
+                line += fmt::format("{}{} {}", n ? ", " : "", label[keys[n]], percent(h.weights[i][keys[n]]));
                 rest -= h.weights[i][keys[n]];
             }
             if (keys.size() > static_cast<size_t>(top))
                 line += fmt::format(", {} more {}", keys.size() - top, percent(std::max(rest, 0.0)));
-            fmt::print("  {:>3} {:<{}} -> {}\n", i, quoted(r.tokens[i]), width, line);
+            fmt::print("  {:>3} {:<{}} -> {}\n", i, label[i], width, line);
         }
     }
     return 0;
