@@ -136,6 +136,9 @@ void adamw_update(float* param, const float* grad, float* exp_avg, float* exp_av
                   float beta1, float beta2, float eps, float weight_decay, double bias_correction1,
                   double bias_correction2) {
     // The per-step scalars are computed in double and rounded once, as PyTorch does with its Python floats.
+    // The element-wise arithmetic follows torch's kernels operation by operation: m's update is one fused
+    // multiply-add (torch's add_(g, alpha) is fmadd), and this file is compiled with -ffp-contract=off (see
+    // train/CMakeLists.txt) so no other a * b + c gets fused differently in Release and Debug builds.
     const float decay = static_cast<float>(1.0 - static_cast<double>(lr) * weight_decay);  // 1 when wd = 0
     const float one_minus_beta1 = static_cast<float>(1.0 - static_cast<double>(beta1));
     const float one_minus_beta2 = static_cast<float>(1.0 - static_cast<double>(beta2));
@@ -145,7 +148,7 @@ void adamw_update(float* param, const float* grad, float* exp_avg, float* exp_av
     for (int64_t i = 0; i < n; ++i) {
         const float g = grad[i];
         param[i] *= decay;                                                          // decoupled weight decay
-        exp_avg[i] = beta1 * exp_avg[i] + one_minus_beta1 * g;                     // m: mean of g
+        exp_avg[i] = std::fma(one_minus_beta1, g, beta1 * exp_avg[i]);             // m: mean of g
         exp_avg_sq[i] = beta2 * exp_avg_sq[i] + one_minus_beta2 * g * g;           // v: mean of g^2
         const float denom = std::sqrt(exp_avg_sq[i]) / bias_correction2_sqrt + eps;  // sqrt(v_hat) + eps
         param[i] -= step_size * exp_avg[i] / denom;                                 // p -= lr * m_hat / denom

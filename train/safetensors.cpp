@@ -8,8 +8,9 @@
 
 #include <algorithm>
 #include <bit>
-#include <cmath>
 #include <cerrno>
+#include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -71,9 +72,9 @@ Entry parse_entry(const std::string& path, const std::string& name, const json& 
     const json& shape = value["shape"];
     if (!shape.is_array()) return bad(fmt::format("has shape {}, expected a list of sizes", shape.dump()));
     for (const json& d : shape) {
-        if (!d.is_number_integer() || (d.is_number_integer() && !d.is_number_unsigned() && d.get<int64_t>() < 0))
+        // nlohmann parses non-negative integers as unsigned; negatives and fractions fail here.
+        if (!d.is_number_unsigned() || d.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
             return bad(fmt::format("has shape {}, expected non-negative integer sizes", shape.dump()));
-        if (d.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) return bad(fmt::format("has shape {}", shape.dump()));
         e.shape.push_back(d.get<int64_t>());
     }
     if (e.shape.size() > 4)
@@ -90,10 +91,15 @@ Entry parse_entry(const std::string& path, const std::string& name, const json& 
         fail(where, "'{}': tensor '{}' has data_offsets [{}, {}] outside the data section of {} bytes "
              "(truncated or corrupt file?)", path, name, e.begin, e.end, data_bytes);
 
-    // The byte count the shape needs, without overflowing on absurd shapes.
-    uint64_t needed = dtype_bytes(e.dtype);
-    for (int64_t d : e.shape)
-        if (__builtin_mul_overflow(needed, static_cast<uint64_t>(d), &needed)) needed = UINT64_MAX;
+    // The byte count the shape needs, saturating instead of overflowing on absurd shapes; even with a zero
+    // size somewhere, the other sizes must multiply within int64 (Tensor computes the product in order).
+    uint64_t needed = dtype_bytes(e.dtype), product = 1;
+    for (int64_t d : e.shape) {
+        const uint64_t size = static_cast<uint64_t>(d);
+        needed = (size != 0 && needed > UINT64_MAX / size) ? UINT64_MAX : needed * size;
+        if (size != 0) product = product > static_cast<uint64_t>(INT64_MAX) / size ? UINT64_MAX : product * size;
+    }
+    if (product > static_cast<uint64_t>(INT64_MAX)) needed = UINT64_MAX;
     if (needed != e.end - e.begin)
         fail(where, "'{}': tensor '{}' has shape {} of {} which needs {} bytes, but data_offsets [{}, {}] hold {} "
              "(corrupt file?)", path, name, shape_str(e.shape), e.dtype, needed, e.begin, e.end, e.end - e.begin);
@@ -169,8 +175,9 @@ SafetensorsFile load_safetensors(const std::string& path) {
     if (fs::is_directory(path, ec))
         fail(where, "cannot read '{}': it is a directory, expected a .safetensors file", path);
     const uint64_t file_bytes = fs::file_size(path, ec);
+    if (ec) fail(where, "cannot read '{}': {} (is it a regular file?)", path, ec.message());
     std::ifstream in(path, std::ios::binary);
-    if (ec || !in) fail(where, "cannot read '{}': {} (is the file readable?)", path, std::strerror(errno));
+    if (!in) fail(where, "cannot read '{}': {} (is the file readable?)", path, std::strerror(errno));
 
     // 1. The header length.
     if (file_bytes < 8)
@@ -234,7 +241,9 @@ SafetensorsFile load_safetensors(const std::string& path) {
         float* out = t.data();
         const char* src = data.data() + e.begin;
         const int64_t n = t.numel();
-        if (e.dtype == "F32") {
+        if (n == 0) {
+            // nothing to copy (and an empty tensor's data() may be null, which memcpy must not see)
+        } else if (e.dtype == "F32") {
             std::memcpy(out, src, static_cast<size_t>(n) * sizeof(float));
         } else {
             for (int64_t i = 0; i < n; ++i) {

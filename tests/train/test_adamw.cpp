@@ -14,8 +14,8 @@ using namespace bayun;
 namespace {
 
 bool bitwise_equal(const Tensor& a, const Tensor& b) {
-    return a.shape() == b.shape() &&
-           std::memcmp(a.data(), b.data(), static_cast<size_t>(a.numel()) * sizeof(float)) == 0;
+    return a.shape() == b.shape() && (a.numel() == 0 ||
+           std::memcmp(a.data(), b.data(), static_cast<size_t>(a.numel()) * sizeof(float)) == 0);
 }
 
 void set_grad(Tensor& t, const std::vector<float>& g) {

@@ -26,8 +26,8 @@ std::vector<NamedTensor> some_tensors() {
 }
 
 bool bitwise_equal(const Tensor& a, const Tensor& b) {
-    return a.shape() == b.shape() &&
-           std::memcmp(a.data(), b.data(), static_cast<size_t>(a.numel()) * sizeof(float)) == 0;
+    return a.shape() == b.shape() && (a.numel() == 0 ||
+           std::memcmp(a.data(), b.data(), static_cast<size_t>(a.numel()) * sizeof(float)) == 0);
 }
 
 // A file from a header text and `data_bytes` zero bytes of data, for hand-made corrupt files.
@@ -185,6 +185,9 @@ TEST_CASE("every malformed header gives a message naming the problem", "[train][
         {"no shape", R"({"a": {"dtype": "F32", "data_offsets": [0, 8]}})", 8, "tensor 'a' has no \"shape\" (corrupt file?)"},
         {"huge shape", R"({"a": {"dtype": "F32", "shape": [4611686018427387904, 8], "data_offsets": [0, 8]}})", 8,
          "tensor 'a' has shape (4611686018427387904, 8) of F32 which needs 18446744073709551615 bytes"},
+        {"huge sizes around a zero", R"({"a": {"dtype": "F32", "shape": [4611686018427387904, 4611686018427387904, 0], "data_offsets": [0, 0]}})", 8,
+         "tensor 'a' has shape (4611686018427387904, 4611686018427387904, 0) of F32 which needs 18446744073709551615 "
+         "bytes, but data_offsets [0, 0] hold 0 (corrupt file?)"},
         {"non-string metadata", R"({"__metadata__": {"step": 5}})", 0,
          "__metadata__ value 'step' is 5, expected a string"},
     }));
