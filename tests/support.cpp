@@ -51,6 +51,13 @@ void require_gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& 
     REQUIRE(all_passed(results));
 }
 
+std::filesystem::path fresh_dir(const std::string& name) {
+    const std::filesystem::path dir = std::filesystem::path(BAYUN_BINARY_DIR) / "test-files" / name;
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    return dir;
+}
+
 CommandResult run_bayun(const std::string& args) {
     const std::string command = std::string(BAYUN_BINARY_DIR) + "/bayun " + args + " 2>&1";
     FILE* pipe = popen(command.c_str(), "r");

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <functional>
 #include <string>
 
@@ -26,6 +27,9 @@ void require_close(const Tensor& actual, const std::vector<float>& expected, dou
 // REQUIREs that backward agrees with central finite differences on every input that requires grad.
 void require_gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& f, const std::vector<Tensor>& inputs,
                        const GradcheckOptions& options = {});
+
+// An empty directory for one test's files: BAYUN_BINARY_DIR/test-files/<name>, emptied first.
+std::filesystem::path fresh_dir(const std::string& name);
 
 // Runs the built `bayun` executable with `args` (a shell-quoted string), capturing stdout and stderr.
 struct CommandResult {

@@ -9,13 +9,6 @@ using namespace bayun;
 namespace fs = std::filesystem;
 
 namespace {
-fs::path fresh_dir(const std::string& name) {
-    const fs::path dir = fs::path(BAYUN_BINARY_DIR) / "test-cli" / name;
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-    return dir;
-}
-
 fs::path write_text(const fs::path& dir, const std::string& name, const std::string& text) {
     const fs::path file = dir / name;
     std::ofstream(file) << text;
@@ -66,7 +59,7 @@ TEST_CASE("bayun train --help lists every flag with its default", "[cli]") {
 }
 
 TEST_CASE("bad training input exits non-zero with a clear message and writes nothing", "[cli][errors]") {
-    const fs::path dir = fresh_dir("bad-train");
+    const fs::path dir = test::fresh_dir("bad-train");
     const fs::path out = dir / "run";
     const std::string out_flag = " --out " + out.string() + " --sample-tokens 0";
 
@@ -103,7 +96,7 @@ TEST_CASE("bad training input exits non-zero with a clear message and writes not
 }
 
 TEST_CASE("an unwritable output directory is a clear error", "[cli][errors]") {
-    const fs::path dir = fresh_dir("unwritable");
+    const fs::path dir = test::fresh_dir("unwritable");
     const fs::path text = write_text(dir, "tale.txt", tale(50));
     const fs::path blocker = write_text(dir, "file", "not a directory");
     const auto r = test::run_bayun("train --preset micro --iters 2 --corpus " + text.string() + " --out " +
@@ -113,7 +106,7 @@ TEST_CASE("an unwritable output directory is a clear error", "[cli][errors]") {
 }
 
 TEST_CASE("train then generate from the command line, and corrupt checkpoints are refused", "[cli][slow]") {
-    const fs::path dir = fresh_dir("train-generate");
+    const fs::path dir = test::fresh_dir("train-generate");
     const fs::path text = write_text(dir, "tale.txt", tale(60));
     const std::string run = (dir / "run").string();
     const auto trained = test::run_bayun("train --preset micro --iters 30 --eval-interval 10 --corpus " + text.string() +

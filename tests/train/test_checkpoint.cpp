@@ -19,20 +19,13 @@ nn::GPTConfig config(int64_t V) {
     c.n_embd = 8;
     return c;
 }
-
-fs::path fresh_dir(const std::string& name) {
-    const fs::path dir = fs::path(BAYUN_BINARY_DIR) / "test-checkpoints" / name;
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-    return dir;
-}
 }  // namespace
 
 TEST_CASE("a saved checkpoint loads back into a model with the same logits", "[train][checkpoint]") {
     const auto tokenizer = Tokenizer::train("char", {"abcdefgh"}, 0);
     nn::GPT model(config(tokenizer->vocab_size()), 4);
     AdamW optimizer(model.named_parameters());
-    const fs::path run = fresh_dir("roundtrip");
+    const fs::path run = test::fresh_dir("roundtrip");
     save_checkpoint((run / "best").string(), model, *tokenizer, &optimizer, {{"step", 3}});
 
     Checkpoint ck = load_checkpoint(run.string());  // a run directory resolves to best/
@@ -53,7 +46,7 @@ TEST_CASE("a saved checkpoint loads back into a model with the same logits", "[t
 TEST_CASE("broken checkpoints name the file and the problem", "[train][checkpoint][errors]") {
     const auto tokenizer = Tokenizer::train("char", {"abcdefgh"}, 0);
     nn::GPT model(config(tokenizer->vocab_size()), 4);
-    const fs::path dir = fresh_dir("broken");
+    const fs::path dir = test::fresh_dir("broken");
     const std::string ck = (dir / "ck").string();
     save_checkpoint(ck, model, *tokenizer, nullptr, {});
 

@@ -39,16 +39,10 @@ TrainConfig tiny_run(const fs::path& root) {
     return c;
 }
 
-fs::path fresh_dir(const std::string& name) {
-    const fs::path dir = fs::path(BAYUN_BINARY_DIR) / "test-runs" / name;
-    fs::remove_all(dir);
-    return dir;
-}
-
 }  // namespace
 
 TEST_CASE("the micro preset trains with falling loss and writes last and best checkpoints", "[train][slow]") {
-    const fs::path root = fresh_dir("falling");
+    const fs::path root = test::fresh_dir("falling");
     const TrainResult r = train(tiny_run(root));
     REQUIRE(r.step_losses.size() == 100);
     double first = 0, last = 0;
@@ -69,7 +63,7 @@ TEST_CASE("the micro preset trains with falling loss and writes last and best ch
 }
 
 TEST_CASE("a run stopped and resumed has the same per-step losses as an uninterrupted run", "[train][slow]") {
-    const fs::path a = fresh_dir("uninterrupted"), b = fresh_dir("interrupted");
+    const fs::path a = test::fresh_dir("uninterrupted"), b = test::fresh_dir("interrupted");
     const TrainResult whole = train(tiny_run(a));
 
     TrainConfig first_half = tiny_run(b);
@@ -94,7 +88,7 @@ TEST_CASE("a run stopped and resumed has the same per-step losses as an uninterr
 }
 
 TEST_CASE("bad training settings give clear errors and write nothing", "[train][errors]") {
-    const fs::path root = fresh_dir("errors");
+    const fs::path root = test::fresh_dir("errors");
     TrainConfig c = tiny_run(root);
     c.model.n_head = 3;  // 16 channels do not split into 3 heads
     REQUIRE_THROWS_WITH(train(c), ContainsSubstring("[config] n_embd 16 is not divisible by n_head 3"));
