@@ -1,10 +1,8 @@
 // The kernel switch, the thread count, and the gemm() dispatch (the kernels themselves are in gemm.cpp).
 #include "autograd/kernels.h"
 
-#include <algorithm>
 #include <cstdlib>
 #include <cstring>
-#include <vector>
 
 #ifdef _OPENMP
 #include <omp.h>

@@ -467,8 +467,7 @@ TrainResult train(TrainConfig config, const std::string& resume_from) {
         if (!std::isfinite(loss))
             fail("train", "step {}: the loss is {} (training diverged; try a lower --lr or a stronger --clip). The last "
                  "good checkpoint is in '{}'", step, loss, (out / "last").string());
-        const float grad_norm = config.grad_clip > 0.0f ? clip_grad_norm(params, config.grad_clip)
-                                                        : clip_grad_norm(params, std::numeric_limits<float>::infinity());
+        const float grad_norm = clip_grad_norm(params, config.grad_clip);  // --clip 0 only measures the norm
         optimizer->step(lr);
         result.step_losses.push_back(static_cast<float>(loss));
 
