@@ -2,7 +2,8 @@
 //   1. sort the graph topologically (an explicit stack, so a 10,000-op chain is fine),
 //   2. seed d(loss)/d(loss) = 1,
 //   3. walk the nodes in reverse order; each adds its inputs' gradients into their .grad.
-// Then it frees the graph (nodes and the activations they saved), so memory does not grow per step.
+// Each node is freed (with the activations it saved) as soon as it has run, so memory falls as backward
+// proceeds and does not grow per step.
 #include "autograd/node.h"
 #include "autograd/tensor.h"
 
@@ -40,21 +41,24 @@ void Tensor::backward() {
     // Phase 2: seed.
     grad_data()[0] += 1.0f;  // d(loss)/d(loss) = 1, added like every gradient (a leaf loss accumulates)
 
-    // Phase 3: reverse walk. `order` ends with the loss; producers of each tensor come before it.
+    // Phase 3: reverse walk. `order` ends with the loss; producers of each tensor come before it, so
+    // when a tensor's turn comes every consumer has already added into its gradient. Once its node has
+    // passed that gradient on, neither is needed again: free them right away (PyTorch does the same),
+    // so memory falls during backward instead of holding every activation and every gradient at once.
+    const auto release = [](Tensor& tensor) {
+        TensorImpl* impl = tensor.impl();
+        if (impl->grad_fn) {
+            impl->grad_fn.reset();        // the node and the activations it saved
+            impl->requires_grad = false;  // it is now a plain value, detached from the freed graph
+            if (!impl->retain_grad) impl->grad.reset();
+        }
+        tensor = Tensor();  // our handle; the caller's handles (the loss, retained tensors) stay valid
+    };
     for (auto it = order.rbegin(); it != order.rend(); ++it) {
         Tensor& tensor = *it;
         const std::shared_ptr<Node>& node = tensor.grad_fn();
-        if (!node || !tensor.has_grad()) continue;
-        node->backward(tensor.grad());
-    }
-
-    // Free the graph: drop every node (and what it saved) and the gradients of intermediate tensors.
-    for (Tensor& tensor : order) {
-        TensorImpl* impl = tensor.impl();
-        if (!impl->grad_fn) continue;
-        impl->grad_fn.reset();
-        impl->requires_grad = false;  // it is now a plain value, detached from the freed graph
-        if (!impl->retain_grad) impl->grad.reset();
+        if (node && tensor.has_grad()) node->backward(tensor.grad());
+        release(tensor);
     }
 }
 

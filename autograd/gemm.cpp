@@ -23,17 +23,17 @@
 
 namespace bayun {
 
-void gemm_reference(int64_t M, int64_t N, int64_t K, const float* A, bool trans_a, const float* B, bool trans_b,
-                    float* C, bool accumulate) {
+void gemm_reference(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, bool trans_a, const float* B,
+                    int64_t ldb, bool trans_b, float* C, int64_t ldc, bool accumulate) {
     for (int64_t i = 0; i < M; ++i) {
         for (int64_t j = 0; j < N; ++j) {
             float sum = 0.0f;
             for (int64_t k = 0; k < K; ++k) {
-                const float a = trans_a ? A[k * M + i] : A[i * K + k];
-                const float b = trans_b ? B[j * K + k] : B[k * N + j];
+                const float a = trans_a ? A[k * lda + i] : A[i * lda + k];
+                const float b = trans_b ? B[j * ldb + k] : B[k * ldb + j];
                 sum += a * b;
             }
-            C[i * N + j] = accumulate ? C[i * N + j] + sum : sum;
+            C[i * ldc + j] = accumulate ? C[i * ldc + j] + sum : sum;
         }
     }
 }
@@ -46,22 +46,21 @@ constexpr int64_t KC = 256;   // depth of one packed slice
 constexpr int64_t MC = 96;    // rows of A packed at once (a multiple of MR)
 constexpr int64_t NC = 2048;  // columns of B packed at once (a multiple of NR)
 
-// Element (i, k) of op(A) and (k, j) of op(B).
-inline float a_at(const float* A, bool trans, int64_t M, int64_t K, int64_t i, int64_t k) {
-    return trans ? A[k * M + i] : A[i * K + k];
+// Element (i, k) of op(A) and (k, j) of op(B); ld is the distance between the rows of the stored matrix.
+inline float a_at(const float* A, bool trans, int64_t lda, int64_t i, int64_t k) {
+    return trans ? A[k * lda + i] : A[i * lda + k];
 }
-inline float b_at(const float* B, bool trans, int64_t K, int64_t N, int64_t k, int64_t j) {
-    return trans ? B[j * K + k] : B[k * N + j];
+inline float b_at(const float* B, bool trans, int64_t ldb, int64_t k, int64_t j) {
+    return trans ? B[j * ldb + k] : B[k * ldb + j];
 }
 
 // Packs op(A)[i0 : i0+mc, p0 : p0+kc] as panels of MR rows: panel r holds, for each k, the MR values
 // A[i0 + r*MR + 0..MR-1][p0 + k] side by side (zero past the last row).
-void pack_a(const float* A, bool trans, int64_t M, int64_t K, int64_t i0, int64_t mc, int64_t p0, int64_t kc,
-            float* out) {
+void pack_a(const float* A, bool trans, int64_t lda, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* out) {
     for (int64_t r = 0; r < mc; r += MR) {
         const int64_t rows = std::min(MR, mc - r);
         for (int64_t k = 0; k < kc; ++k) {
-            for (int64_t i = 0; i < rows; ++i) out[i] = a_at(A, trans, M, K, i0 + r + i, p0 + k);
+            for (int64_t i = 0; i < rows; ++i) out[i] = a_at(A, trans, lda, i0 + r + i, p0 + k);
             for (int64_t i = rows; i < MR; ++i) out[i] = 0.0f;
             out += MR;
         }
@@ -70,22 +69,23 @@ void pack_a(const float* A, bool trans, int64_t M, int64_t K, int64_t i0, int64_
 
 // Packs op(B)[p0 : p0+kc, j0 : j0+nc] as panels of NR columns: panel c holds, for each k, the NR values
 // B[p0 + k][j0 + c*NR + 0..NR-1] side by side (zero past the last column).
-void pack_b_panel(const float* B, bool trans, int64_t K, int64_t N, int64_t p0, int64_t kc, int64_t j, int64_t cols,
+void pack_b_panel(const float* B, bool trans, int64_t ldb, int64_t p0, int64_t kc, int64_t j, int64_t cols,
                   float* out) {
     for (int64_t k = 0; k < kc; ++k) {
         if (!trans && cols == NR) {
-            std::memcpy(out, B + (p0 + k) * N + j, NR * sizeof(float));
+            std::memcpy(out, B + (p0 + k) * ldb + j, NR * sizeof(float));
         } else {
-            for (int64_t c = 0; c < cols; ++c) out[c] = b_at(B, trans, K, N, p0 + k, j + c);
+            for (int64_t c = 0; c < cols; ++c) out[c] = b_at(B, trans, ldb, p0 + k, j + c);
             for (int64_t c = cols; c < NR; ++c) out[c] = 0.0f;
         }
         out += NR;
     }
 }
 
-// The micro-kernel: acc (MR x NR) = sum over k of a[k] (MR) outer b[k] (NR); then C += acc for the
-// rows x cols that exist.
-void micro_kernel(int64_t kc, const float* a, const float* b, float* C, int64_t ldc, int64_t rows, int64_t cols) {
+// The micro-kernel: acc (MR x NR) = sum over k of a[k] (MR) outer b[k] (NR); then C += acc (or C = acc
+// when `overwrite`: the first K slice of a product that does not accumulate) for the rows x cols that exist.
+void micro_kernel(int64_t kc, const float* a, const float* b, float* C, int64_t ldc, int64_t rows, int64_t cols,
+                  bool overwrite) {
     alignas(32) float acc[MR * NR];
 #ifdef BAYUN_GEMM_AVX2
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(),
@@ -109,6 +109,17 @@ void micro_kernel(int64_t kc, const float* a, const float* b, float* C, int64_t 
         a += MR;
         b += NR;
     }
+    if (rows == MR && cols == NR) {  // a whole tile: update C straight from the registers
+        const __m256 c[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+        for (int64_t i = 0; i < MR; ++i) {
+            float* row = C + i * ldc;
+            const __m256 lo = overwrite ? c[i][0] : _mm256_add_ps(_mm256_loadu_ps(row), c[i][0]);
+            const __m256 hi = overwrite ? c[i][1] : _mm256_add_ps(_mm256_loadu_ps(row + 8), c[i][1]);
+            _mm256_storeu_ps(row, lo);
+            _mm256_storeu_ps(row + 8, hi);
+        }
+        return;
+    }
     _mm256_store_ps(acc + 0, c00), _mm256_store_ps(acc + 8, c01), _mm256_store_ps(acc + 16, c10);
     _mm256_store_ps(acc + 24, c11), _mm256_store_ps(acc + 32, c20), _mm256_store_ps(acc + 40, c21);
     _mm256_store_ps(acc + 48, c30), _mm256_store_ps(acc + 56, c31), _mm256_store_ps(acc + 64, c40);
@@ -124,7 +135,7 @@ void micro_kernel(int64_t kc, const float* a, const float* b, float* C, int64_t 
     }
 #endif
     for (int64_t i = 0; i < rows; ++i)
-        for (int64_t j = 0; j < cols; ++j) C[i * ldc + j] += acc[i * NR + j];
+        for (int64_t j = 0; j < cols; ++j) C[i * ldc + j] = overwrite ? acc[i * NR + j] : C[i * ldc + j] + acc[i * NR + j];
 }
 
 // Dot product of two contiguous rows, with 8-wide partial sums (a vector reduction the compiler will not
@@ -148,19 +159,20 @@ inline float dot(const float* a, const float* b, int64_t n) {
 
 // A few rows of op(A) (a decode step computes one position): matrix-vector products without packing,
 // which for one row would cost as much as the product itself. Threads split the output columns.
-void gemv_rows(int64_t M, int64_t N, int64_t K, const float* A, const float* B, bool trans_b, float* C) {
+void gemv_rows(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, bool trans_b,
+               float* C, int64_t ldc) {
 #pragma omp parallel for schedule(static) if (N * K >= (int64_t{1} << 16))
     for (int64_t j0 = 0; j0 < N; j0 += 64) {
         const int64_t j1 = std::min(j0 + 64, N);
         for (int64_t i = 0; i < M; ++i) {
-            const float* a = A + i * K;
-            float* c = C + i * N;
+            const float* a = A + i * lda;
+            float* c = C + i * ldc;
             if (trans_b) {  // B is (N, K): each output is a dot product of two contiguous rows
-                for (int64_t j = j0; j < j1; ++j) c[j] += dot(a, B + j * K, K);
+                for (int64_t j = j0; j < j1; ++j) c[j] += dot(a, B + j * ldb, K);
             } else {  // B is (K, N): c += a[k] * row k of B, contiguous in j
                 for (int64_t k = 0; k < K; ++k) {
                     const float ak = a[k];
-                    const float* b = B + k * N;
+                    const float* b = B + k * ldb;
                     for (int64_t j = j0; j < j1; ++j) c[j] += ak * b[j];
                 }
             }
@@ -170,17 +182,18 @@ void gemv_rows(int64_t M, int64_t N, int64_t K, const float* A, const float* B, 
 
 }  // namespace
 
-void gemm_fast(int64_t M, int64_t N, int64_t K, const float* A, bool trans_a, const float* B, bool trans_b, float* C,
-               bool accumulate) {
-    if (!accumulate) std::fill(C, C + M * N, 0.0f);
-    if (M == 0 || N == 0 || K == 0) return;
-    if (M <= 4 && !trans_a) {
-        gemv_rows(M, N, K, A, B, trans_b, C);
+void gemm_fast(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, bool trans_a, const float* B, int64_t ldb,
+               bool trans_b, float* C, int64_t ldc, bool accumulate) {
+    if (M == 0 || N == 0) return;
+    if (K == 0 || (M <= 4 && !trans_a)) {
+        if (!accumulate)
+            for (int64_t i = 0; i < M; ++i) std::fill(C + i * ldc, C + i * ldc + N, 0.0f);
+        gemv_rows(M, N, K, A, lda, B, ldb, trans_b, C, ldc);
         return;
     }
     // Small products (tiny test shapes): packing costs more than it saves.
     if (M * N * K <= 4096) {
-        gemm_reference(M, N, K, A, trans_a, B, trans_b, C, true);
+        gemm_reference(M, N, K, A, lda, trans_a, B, ldb, trans_b, C, ldc, accumulate);
         return;
     }
     static thread_local std::vector<float> b_pack;  // the shared B slice lives in the calling thread
@@ -200,16 +213,16 @@ void gemm_fast(int64_t M, int64_t N, int64_t K, const float* A, bool trans_a, co
                 // Pack B's slice, one NR-wide panel per iteration, shared by all threads.
 #pragma omp for schedule(static)
                 for (int64_t j = 0; j < nc; j += NR)
-                    pack_b_panel(B, trans_b, K, N, p0, kc, j0 + j, std::min(NR, nc - j), bp + j * kc);
+                    pack_b_panel(B, trans_b, ldb, p0, kc, j0 + j, std::min(NR, nc - j), bp + j * kc);
                 // Each thread takes blocks of MC rows of C: it packs its A block and runs the micro-kernels.
 #pragma omp for schedule(dynamic, 1)
                 for (int64_t i0 = 0; i0 < M; i0 += MC) {
                     const int64_t mc = std::min(MC, M - i0);
-                    pack_a(A, trans_a, M, K, i0, mc, p0, kc, a_pack.data());
+                    pack_a(A, trans_a, lda, i0, mc, p0, kc, a_pack.data());
                     for (int64_t j = 0; j < nc; j += NR)
                         for (int64_t i = 0; i < mc; i += MR)
-                            micro_kernel(kc, a_pack.data() + i * kc, bp + j * kc, C + (i0 + i) * N + j0 + j, N,
-                                         std::min(MR, mc - i), std::min(NR, nc - j));
+                            micro_kernel(kc, a_pack.data() + i * kc, bp + j * kc, C + (i0 + i) * ldc + j0 + j, ldc,
+                                         std::min(MR, mc - i), std::min(NR, nc - j), p0 == 0 && !accumulate);
                 }
             }
         }

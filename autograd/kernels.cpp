@@ -41,8 +41,13 @@ int num_threads() {
 
 void gemm(int64_t M, int64_t N, int64_t K, const float* A, bool trans_a, const float* B, bool trans_b, float* C,
           bool accumulate) {
-    if (reference_kernels()) gemm_reference(M, N, K, A, trans_a, B, trans_b, C, accumulate);
-    else gemm_fast(M, N, K, A, trans_a, B, trans_b, C, accumulate);
+    gemm_strided(M, N, K, A, trans_a ? M : K, trans_a, B, trans_b ? K : N, trans_b, C, N, accumulate);
+}
+
+void gemm_strided(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, bool trans_a, const float* B,
+                  int64_t ldb, bool trans_b, float* C, int64_t ldc, bool accumulate) {
+    if (reference_kernels()) gemm_reference(M, N, K, A, lda, trans_a, B, ldb, trans_b, C, ldc, accumulate);
+    else gemm_fast(M, N, K, A, lda, trans_a, B, ldb, trans_b, C, ldc, accumulate);
 }
 
 }  // namespace bayun

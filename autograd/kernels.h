@@ -32,9 +32,14 @@ int num_threads();
 // op(A) is M x K: A is stored M x K, or K x M when trans_a. op(B) is K x N: B is K x N, or N x K when trans_b.
 void gemm(int64_t M, int64_t N, int64_t K, const float* A, bool trans_a, const float* B, bool trans_b, float* C,
           bool accumulate);
-void gemm_reference(int64_t M, int64_t N, int64_t K, const float* A, bool trans_a, const float* B, bool trans_b,
-                    float* C, bool accumulate);
-void gemm_fast(int64_t M, int64_t N, int64_t K, const float* A, bool trans_a, const float* B, bool trans_b,
-               float* C, bool accumulate);
+
+// The same with leading dimensions: row i of the stored A starts at A + i * lda (BLAS's convention), so
+// the operands can be column slices of wider matrices, e.g. one head's D channels of a (T, 3C) qkv.
+void gemm_strided(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, bool trans_a, const float* B,
+                  int64_t ldb, bool trans_b, float* C, int64_t ldc, bool accumulate);
+void gemm_reference(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, bool trans_a, const float* B,
+                    int64_t ldb, bool trans_b, float* C, int64_t ldc, bool accumulate);
+void gemm_fast(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, bool trans_a, const float* B, int64_t ldb,
+               bool trans_b, float* C, int64_t ldc, bool accumulate);
 
 }  // namespace bayun

@@ -17,6 +17,14 @@ std::vector<float> random_values(int64_t n, uint64_t seed) {
     return v;
 }
 
+// The contiguous case: each stored matrix's rows are exactly as long as they are wide.
+void reference_contiguous(int64_t M, int64_t N, int64_t K, const float* a, bool ta, const float* b, bool tb, float* c, bool acc) {
+    gemm_reference(M, N, K, a, ta ? M : K, ta, b, tb ? K : N, tb, c, N, acc);
+}
+void fast_contiguous(int64_t M, int64_t N, int64_t K, const float* a, bool ta, const float* b, bool tb, float* c, bool acc) {
+    gemm_fast(M, N, K, a, ta ? M : K, ta, b, tb ? K : N, tb, c, N, acc);
+}
+
 }  // namespace
 
 TEST_CASE("gemm_reference follows its specification for every transpose", "[autograd][kernels]") {
@@ -26,9 +34,9 @@ TEST_CASE("gemm_reference follows its specification for every transpose", "[auto
     const bool trans_a = GENERATE(false, true);
     const bool trans_b = GENERATE(false, true);
     std::vector<float> c(4, 100.0f);
-    gemm_reference(2, 2, 2, (trans_a ? a_t : a).data(), trans_a, (trans_b ? b_t : b).data(), trans_b, c.data(), false);
+    reference_contiguous(2, 2, 2, (trans_a ? a_t : a).data(), trans_a, (trans_b ? b_t : b).data(), trans_b, c.data(), false);
     CHECK(c == std::vector<float>{19, 22, 43, 50});
-    gemm_reference(2, 2, 2, (trans_a ? a_t : a).data(), trans_a, (trans_b ? b_t : b).data(), trans_b, c.data(), true);
+    reference_contiguous(2, 2, 2, (trans_a ? a_t : a).data(), trans_a, (trans_b ? b_t : b).data(), trans_b, c.data(), true);
     CHECK(c == std::vector<float>{38, 44, 86, 100});
 }
 
@@ -36,7 +44,7 @@ TEST_CASE("gemm_reference of a non-square product", "[autograd][kernels]") {
     // (2, 3) x (3, 1)
     const std::vector<float> a{1, 2, 3, 4, 5, 6}, b{1, 0, -1};
     std::vector<float> c(2);
-    gemm_reference(2, 1, 3, a.data(), false, b.data(), false, c.data(), false);
+    reference_contiguous(2, 1, 3, a.data(), false, b.data(), false, c.data(), false);
     CHECK(c == std::vector<float>{-2, -2});
 }
 
@@ -55,21 +63,53 @@ TEST_CASE("gemm_fast agrees with gemm_reference for all transposes and odd sizes
               << accumulate);
     const std::vector<float> a = random_values(M * K, 51), b = random_values(K * N, 52), c0 = random_values(M * N, 53);
     std::vector<float> fast = c0, reference = c0;
-    gemm_fast(M, N, K, a.data(), trans_a, b.data(), trans_b, fast.data(), accumulate);
-    gemm_reference(M, N, K, a.data(), trans_a, b.data(), trans_b, reference.data(), accumulate);
+    fast_contiguous(M, N, K, a.data(), trans_a, b.data(), trans_b, fast.data(), accumulate);
+    reference_contiguous(M, N, K, a.data(), trans_a, b.data(), trans_b, reference.data(), accumulate);
     // Different summation orders: the error grows like sqrt(K) ulps of the partial sums.
     test::require_close(Tensor::from(fast, {M, N}), reference, 1e-5, 1e-5);
+}
+
+TEST_CASE("gemm_fast and gemm_reference agree on column slices of wider matrices", "[autograd][kernels]") {
+    // Attention multiplies one head's D channels of a (T, 3C) qkv: every operand is a slice whose rows are
+    // ld floats apart. Garbage around the slices must neither be read into the result nor overwritten.
+    const bool trans_a = GENERATE(false, true);
+    const bool trans_b = GENERATE(false, true);
+    const bool accumulate = GENERATE(false, true);
+    const auto [M, N, K] = GENERATE(table<int64_t, int64_t, int64_t>({{3, 5, 7}, {64, 64, 32}, {67, 129, 45}, {2, 40, 9}}));
+    INFO("M " << M << " N " << N << " K " << K << " trans_a " << trans_a << " trans_b " << trans_b);
+    const int64_t a_rows = trans_a ? K : M, a_cols = trans_a ? M : K, lda = a_cols + 5;
+    const int64_t b_rows = trans_b ? N : K, b_cols = trans_b ? K : N, ldb = b_cols + 3;
+    const int64_t ldc = N + 7;
+    const std::vector<float> a = random_values(a_rows * lda, 56), b = random_values(b_rows * ldb, 57);
+    const std::vector<float> c0 = random_values(M * ldc, 58);
+    std::vector<float> strided = c0, expected = c0;
+    gemm_fast(M, N, K, a.data() + 2, lda, trans_a, b.data() + 1, ldb, trans_b, strided.data() + 3, ldc, accumulate);
+    // The expectation: copy the slices out, multiply contiguously, copy back.
+    std::vector<float> ac(a_rows * a_cols), bc(b_rows * b_cols), cc(M * N);
+    for (int64_t r = 0; r < a_rows; ++r)
+        for (int64_t c = 0; c < a_cols; ++c) ac[r * a_cols + c] = a[r * lda + 2 + c];
+    for (int64_t r = 0; r < b_rows; ++r)
+        for (int64_t c = 0; c < b_cols; ++c) bc[r * b_cols + c] = b[r * ldb + 1 + c];
+    for (int64_t r = 0; r < M; ++r)
+        for (int64_t c = 0; c < N; ++c) cc[r * N + c] = c0[r * ldc + 3 + c];
+    reference_contiguous(M, N, K, ac.data(), trans_a, bc.data(), trans_b, cc.data(), accumulate);
+    for (int64_t r = 0; r < M; ++r)
+        for (int64_t c = 0; c < N; ++c) expected[r * ldc + 3 + c] = cc[r * N + c];
+    test::require_close(Tensor::from(strided, {M, ldc}), Tensor::from(expected, {M, ldc}), 1e-5, 1e-5);
+    for (int64_t r = 0; r < M; ++r)  // outside the slice, C is untouched, bit for bit
+        for (int64_t c = 0; c < ldc; ++c)
+            if (c < 3 || c >= 3 + N) CHECK(strided[r * ldc + c] == c0[r * ldc + c]);
 }
 
 TEST_CASE("gemm with K = 0 writes zeros, or leaves C when accumulating", "[autograd][kernels]") {
     std::vector<float> c{1, 2, 3, 4};
     const bool fast = GENERATE(false, true);
     float unused = 0.0f;
-    if (fast) gemm_fast(2, 2, 0, &unused, false, &unused, false, c.data(), true);
-    else gemm_reference(2, 2, 0, &unused, false, &unused, false, c.data(), true);
+    if (fast) fast_contiguous(2, 2, 0, &unused, false, &unused, false, c.data(), true);
+    else reference_contiguous(2, 2, 0, &unused, false, &unused, false, c.data(), true);
     CHECK(c == std::vector<float>{1, 2, 3, 4});
-    if (fast) gemm_fast(2, 2, 0, &unused, false, &unused, false, c.data(), false);
-    else gemm_reference(2, 2, 0, &unused, false, &unused, false, c.data(), false);
+    if (fast) fast_contiguous(2, 2, 0, &unused, false, &unused, false, c.data(), false);
+    else reference_contiguous(2, 2, 0, &unused, false, &unused, false, c.data(), false);
     CHECK(c == std::vector<float>{0, 0, 0, 0});
 }
 
@@ -77,7 +117,7 @@ TEST_CASE("gemm routes to the reference kernel inside ReferenceKernelsGuard", "[
     const int64_t M = 67, N = 129, K = 45;
     const std::vector<float> a = random_values(M * K, 54), b = random_values(K * N, 55);
     std::vector<float> expected(M * N), via_switch(M * N);
-    gemm_reference(M, N, K, a.data(), false, b.data(), true, expected.data(), false);
+    reference_contiguous(M, N, K, a.data(), false, b.data(), true, expected.data(), false);
     {
         ReferenceKernelsGuard guard;
         CHECK(reference_kernels());
