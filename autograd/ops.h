@@ -79,6 +79,20 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, flo
 // Gathers rows of weight (V, C): ids of shape ids_shape -> (ids_shape..., C).
 Tensor embedding(const Tensor& weight, std::span<const int32_t> ids, const Shape& ids_shape);
 
+// ---- ops_attention.cpp ----------------------------------------------------------------------------------
+// Causal self-attention of every head, fused (scores, mask, softmax, weighted sum in one op):
+// qkv (B, T, 3C) = [q | k | v] as c_attn computes it, head h owning channels [hD, (h+1)D) of each part;
+// returns (B, T, C), the heads side by side. nn/attention.cpp has the same computation op by op.
+struct AttentionOptions {
+    float dropout = 0.0f;  // on the attention weights, while training
+    bool training = false;
+    Rng* rng = nullptr;                 // draws the dropout mask
+    const Tensor* kv_cache = nullptr;   // inference: (B, T_max, 2C) rows [k | v]; keys are its first kv_length
+    int64_t kv_length = 0;              // rows, the last T of which are this call's positions
+    Tensor* weights = nullptr;          // if set, receives the weights P (B, H, T, Tk) (for inspection)
+};
+Tensor causal_attention(const Tensor& qkv, int64_t n_head, const AttentionOptions& options = {});
+
 // ---- ops_dropout.cpp ------------------------------------------------------------------------------------
 // Zeroes each element with probability p and scales the rest by 1/(1-p); identity when !training or p == 0.
 Tensor dropout(const Tensor& x, float p, bool training, Rng& rng);

@@ -25,6 +25,11 @@ public:
     Linear c_proj;  // (C, C): mixes the concatenated heads back into the residual stream
 
 private:
+    // Steps 3-6 one small op at a time: split heads, scores, causal softmax, weighted sum, concatenation.
+    // qkv (B, T, 3C) -> (B, T, C). The same result as the fused causal_attention, which forward uses
+    // unless the reference kernels are on or an observer is watching.
+    Tensor attend_step_by_step(const Tensor& qkv, const LayerCache* cache) const;
+
     int64_t n_head_;
     float dropout_;
     Rng& rng_;

@@ -6,18 +6,23 @@
 #include "autograd/tensor.h"
 #include "nn/config.h"
 
+#include <utility>
 #include <vector>
 
 namespace bayun::nn {
 
 struct LayerCache {
-    Tensor keys;         // (B, H, T_max, D): keys[b][h][t] is the key of position t seen by head h
-    Tensor values;       // (B, H, T_max, D)
+    // (B, T_max, 2C): row t of sequence b is [k | v] of position t, every head's D channels side by side,
+    // exactly as c_attn computed them. Attention reads the first `length` rows in place.
+    Tensor kv;
     int64_t length = 0;  // positions filled so far
 
-    // Writes new keys and values (B, H, T_new, D) at positions [length, length + T_new) and returns all
-    // cached keys and values, (B, H, length + T_new, D) each.
-    std::pair<Tensor, Tensor> append(const Tensor& k_new, const Tensor& v_new);
+    // Copies the keys and values of new positions, the last 2C channels of qkv (B, T_new, 3C), into rows
+    // [length, length + T_new), and advances length.
+    void append(const Tensor& qkv);
+
+    // Copies of every cached key and value, split into heads: (B, H, length, D) each (the step-by-step path).
+    std::pair<Tensor, Tensor> keys_values(int64_t n_head) const;
 };
 
 class KvCache {

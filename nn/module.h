@@ -47,6 +47,7 @@ protected:
     void observe(std::string_view what, const Tensor& value) const {
         if (observer_) observer_->see(layer_, what, value);
     }
+    bool observed() const { return observer_ != nullptr; }  // someone is watching: compute what they see
 
 private:
     struct Param {

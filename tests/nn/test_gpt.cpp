@@ -1,4 +1,5 @@
 // The GPT model: agreement with PyTorch, causality, initial loss, gradients, overfitting, parameters.
+#include "autograd/kernels.h"
 #include "autograd/ops.h"
 #include "nn/gpt.h"
 #include "support.h"
@@ -45,6 +46,10 @@ std::vector<int32_t> tokens_for(int64_t n, int64_t V, int32_t salt = 0) {
 }  // namespace
 
 TEST_CASE("GPT matches PyTorch on logits, loss and every parameter's gradient", "[nn][gpt][golden]") {
+    // Fast kernels run the fused attention op; the reference kernels run attention one op at a time.
+    const bool reference = GENERATE(false, true);
+    INFO("reference kernels (attention step by step): " << reference);
+    ReferenceKernelsGuard guard(reference);
     const nlohmann::json golden = test::load_golden("gpt.json");
     for (const auto& v : golden.at("variants")) {
         const std::string name = v.at("name");
