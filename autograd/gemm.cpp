@@ -16,6 +16,10 @@
 #include <cstring>
 #include <vector>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 #define BAYUN_GEMM_AVX2 1
@@ -46,24 +50,23 @@ constexpr int64_t KC = 256;   // depth of one packed slice
 constexpr int64_t MC = 96;    // rows of A packed at once (a multiple of MR)
 constexpr int64_t NC = 2048;  // columns of B packed at once (a multiple of NR)
 
-// Element (i, k) of op(A) and (k, j) of op(B); ld is the distance between the rows of the stored matrix.
-inline float a_at(const float* A, bool trans, int64_t lda, int64_t i, int64_t k) {
-    return trans ? A[k * lda + i] : A[i * lda + k];
-}
-inline float b_at(const float* B, bool trans, int64_t ldb, int64_t k, int64_t j) {
-    return trans ? B[j * ldb + k] : B[k * ldb + j];
-}
-
 // Packs op(A)[i0 : i0+mc, p0 : p0+kc] as panels of MR rows: panel r holds, for each k, the MR values
 // A[i0 + r*MR + 0..MR-1][p0 + k] side by side (zero past the last row).
 void pack_a(const float* A, bool trans, int64_t lda, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* out) {
     for (int64_t r = 0; r < mc; r += MR) {
         const int64_t rows = std::min(MR, mc - r);
-        for (int64_t k = 0; k < kc; ++k) {
-            for (int64_t i = 0; i < rows; ++i) out[i] = a_at(A, trans, lda, i0 + r + i, p0 + k);
-            for (int64_t i = rows; i < MR; ++i) out[i] = 0.0f;
-            out += MR;
+        if (trans) {  // op(A)'s column k is a stored row: read it MR values at a time
+            for (int64_t k = 0; k < kc; ++k) {
+                for (int64_t i = 0; i < rows; ++i) out[k * MR + i] = A[(p0 + k) * lda + i0 + r + i];
+                for (int64_t i = rows; i < MR; ++i) out[k * MR + i] = 0.0f;
+            }
+        } else {  // read each stored row straight through, scatter it down the panel
+            for (int64_t i = 0; i < MR; ++i) {
+                const float* row = A + (i0 + r + i) * lda + p0;
+                for (int64_t k = 0; k < kc; ++k) out[k * MR + i] = i < rows ? row[k] : 0.0f;
+            }
         }
+        out += kc * MR;
     }
 }
 
@@ -71,11 +74,18 @@ void pack_a(const float* A, bool trans, int64_t lda, int64_t i0, int64_t mc, int
 // B[p0 + k][j0 + c*NR + 0..NR-1] side by side (zero past the last column).
 void pack_b_panel(const float* B, bool trans, int64_t ldb, int64_t p0, int64_t kc, int64_t j, int64_t cols,
                   float* out) {
+    if (trans) {  // op(B)'s column j + c is a stored row: read it straight through, scatter it down the panel
+        for (int64_t c = 0; c < NR; ++c) {
+            const float* row = B + (j + c) * ldb + p0;
+            for (int64_t k = 0; k < kc; ++k) out[k * NR + c] = c < cols ? row[k] : 0.0f;
+        }
+        return;
+    }
     for (int64_t k = 0; k < kc; ++k) {
-        if (!trans && cols == NR) {
+        if (cols == NR) {
             std::memcpy(out, B + (p0 + k) * ldb + j, NR * sizeof(float));
         } else {
-            for (int64_t c = 0; c < cols; ++c) out[c] = b_at(B, trans, ldb, p0 + k, j + c);
+            for (int64_t c = 0; c < cols; ++c) out[c] = B[(p0 + k) * ldb + j + c];
             for (int64_t c = cols; c < NR; ++c) out[c] = 0.0f;
         }
         out += NR;
@@ -204,6 +214,12 @@ void gemm_fast(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, boo
 
 #pragma omp parallel if (parallel)
     {
+        const int64_t tiles = (M + MR - 1) / MR;  // MR-row tiles of C
+        int64_t blocks = (tiles + MC / MR - 1) / (MC / MR);
+#ifdef _OPENMP
+        const int64_t threads = omp_get_num_threads();
+        blocks = std::min(tiles, (blocks + threads - 1) / threads * threads);
+#endif
         static thread_local std::vector<float> a_pack;
         a_pack.resize(static_cast<size_t>(MC * KC));
         for (int64_t j0 = 0; j0 < N; j0 += NC) {
@@ -214,10 +230,13 @@ void gemm_fast(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, boo
 #pragma omp for schedule(static)
                 for (int64_t j = 0; j < nc; j += NR)
                     pack_b_panel(B, trans_b, ldb, p0, kc, j0 + j, std::min(NR, nc - j), bp + j * kc);
-                // Each thread takes blocks of MC rows of C: it packs its A block and runs the micro-kernels.
-#pragma omp for schedule(dynamic, 1)
-                for (int64_t i0 = 0; i0 < M; i0 += MC) {
-                    const int64_t mc = std::min(MC, M - i0);
+                // Each thread takes blocks of at most MC rows of C: it packs its A block and runs the
+                // micro-kernels. The blocks are as equal as whole MR-row tiles allow, and there are a
+                // multiple of the thread count of them, so no thread waits long for another at the end.
+#pragma omp for schedule(static)
+                for (int64_t block = 0; block < blocks; ++block) {
+                    const int64_t i0 = block * tiles / blocks * MR;
+                    const int64_t mc = std::min((block + 1) * tiles / blocks * MR, M) - i0;
                     pack_a(A, trans_a, lda, i0, mc, p0, kc, a_pack.data());
                     for (int64_t j = 0; j < nc; j += NR)
                         for (int64_t i = 0; i < mc; i += MR)
