@@ -19,6 +19,7 @@
 #include "autograd/node.h"
 #include "autograd/ops.h"
 #include "autograd/rng.h"
+#include "autograd/vec_math.h"
 
 #include <cmath>
 #include <limits>
@@ -65,11 +66,7 @@ void scores_and_softmax(const AttentionShape& s, const HeadSlices& head, float* 
             row[j] *= scale;
             max = std::max(max, row[j]);
         }
-        float total = 0.0f;
-        for (int64_t j = 0; j < n; ++j) {
-            row[j] = std::exp(row[j] - max);
-            total += row[j];
-        }
+        const float total = exp_shifted(row, row, n, max);
         const float inv = 1.0f / total;
         for (int64_t j = 0; j < n; ++j) row[j] *= inv;
         for (int64_t j = n; j < s.Tk; ++j) row[j] = 0.0f;  // the future gets no weight

@@ -5,7 +5,9 @@
 #include "autograd/kernels.h"
 #include "autograd/node.h"
 #include "autograd/ops.h"
+#include "autograd/vec_math.h"
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 
@@ -229,11 +231,28 @@ Tensor gelu(const Tensor& x) {
     float* y = out.data();
     float* tv = t.data();
     const int64_t n = x.numel();
+    const int64_t chunk = 1024;  // threads take chunks; inside one, 8 at a time with AVX2, then the rest
 #pragma omp parallel for schedule(static) if (go_parallel(n))
-    for (int64_t i = 0; i < n; ++i) {
-        const float xi = xv[i];
-        tv[i] = fast_tanh(gelu_k * (xi + gelu_c * xi * xi * xi));
-        y[i] = 0.5f * xi * (1.0f + tv[i]);
+    for (int64_t i0 = 0; i0 < n; i0 += chunk) {
+        const int64_t i1 = std::min(n, i0 + chunk);
+        int64_t i = i0;
+#ifdef BAYUN_VEC_MATH_AVX2
+        for (; !reference_kernels() && i + 8 <= i1; i += 8) {
+            const __m256 xi = _mm256_loadu_ps(xv + i);
+            const __m256 x3 = _mm256_mul_ps(_mm256_mul_ps(xi, xi), xi);
+            const __m256 u = _mm256_mul_ps(_mm256_set1_ps(gelu_k), _mm256_fmadd_ps(_mm256_set1_ps(gelu_c), x3, xi));
+            const __m256 e = exp8(_mm256_add_ps(u, u));  // tanh(u) = 1 - 2 / (exp(2u) + 1)
+            const __m256 one = _mm256_set1_ps(1.0f);
+            const __m256 t = _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, one)));
+            _mm256_storeu_ps(tv + i, t);
+            _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), xi), _mm256_add_ps(one, t)));
+        }
+#endif
+        for (; i < i1; ++i) {
+            const float xi = xv[i];
+            tv[i] = fast_tanh(gelu_k * (xi + gelu_c * xi * xi * xi));
+            y[i] = 0.5f * xi * (1.0f + tv[i]);
+        }
     }
     if (needs_graph({x})) attach(out, std::make_shared<GeluNode>(x, t));
     return out;

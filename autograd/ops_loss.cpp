@@ -6,6 +6,7 @@
 #include "autograd/kernels.h"
 #include "autograd/node.h"
 #include "autograd/ops.h"
+#include "autograd/vec_math.h"
 
 #include <cmath>
 
@@ -58,8 +59,7 @@ Tensor cross_entropy(const Tensor& logits, std::span<const int32_t> targets) {
         const float* xr = x + r * V;
         float max = xr[0];
         for (int64_t j = 1; j < V; ++j) max = std::max(max, xr[j]);
-        float total = 0.0f;
-        for (int64_t j = 0; j < V; ++j) total += (p[r * V + j] = std::exp(xr[j] - max));
+        const float total = exp_shifted(xr, p + r * V, V, max);  // p = exp(x - max), unnormalised
         const float inv = 1.0f / total;
         for (int64_t j = 0; j < V; ++j) p[r * V + j] *= inv;
         if (targets[r] != ignore_index) row_loss[r] = std::log(total) + max - xr[targets[r]];

@@ -6,6 +6,7 @@
 #include "autograd/kernels.h"
 #include "autograd/node.h"
 #include "autograd/ops.h"
+#include "autograd/vec_math.h"
 
 #include <cmath>
 #include <limits>
@@ -30,14 +31,13 @@ void softmax_rows(const float* x, float* y, int64_t rows, int64_t cols, int64_t 
         const int64_t n = visible(causal, r, rows_per_matrix, cols);
         float max = -std::numeric_limits<float>::infinity();
         for (int64_t j = 0; j < n; ++j) max = std::max(max, xr[j]);
-        float total = 0.0f;
-        for (int64_t j = 0; j < n; ++j) total += std::exp(xr[j] - max);
+        const float total = exp_shifted(xr, yr, n, max);  // yr = exp(x - max), unnormalised
         if (log_form) {
             const float log_total = std::log(total);
             for (int64_t j = 0; j < n; ++j) yr[j] = xr[j] - max - log_total;
         } else {
             const float inv = 1.0f / total;
-            for (int64_t j = 0; j < n; ++j) yr[j] = std::exp(xr[j] - max) * inv;
+            for (int64_t j = 0; j < n; ++j) yr[j] *= inv;
         }
         for (int64_t j = n; j < cols; ++j) yr[j] = 0.0f;  // masked: the future gets no weight
     }

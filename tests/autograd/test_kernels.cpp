@@ -2,7 +2,10 @@
 // transpose combination and for sizes that reach each of its paths: tiny products, leftovers of the
 // micro-tile (rows and columns that do not fill it), several K slices and row blocks, and products big
 // enough that OpenMP splits the rows over threads.
+#include "autograd/vec_math.h"
 #include "ops_testing.h"
+
+#include <cmath>
 
 #include <vector>
 
@@ -153,4 +156,25 @@ TEST_CASE("the thread count can be set and restored", "[autograd][kernels]") {
 #endif
     set_num_threads(before);
     CHECK(num_threads() == before);
+}
+
+TEST_CASE("exp_shifted matches std::exp to a few ulp over the float range, and sums what it writes",
+          "[autograd][kernels]") {
+    std::vector<float> x;
+    for (float v = -87.0f; v <= 88.0f; v += 0.01337f) x.push_back(v);
+    x.push_back(-1000.0f);  // underflows to 0, as std::exp does
+    std::vector<float> y(x.size());
+    exp_shifted(x.data(), y.data(), static_cast<int64_t>(x.size()), 0.0f);
+    for (size_t i = 0; i < x.size(); ++i) {
+        INFO("x = " << x[i]);
+        CHECK(std::abs(y[i] - std::exp(x[i])) <= 4e-7f * std::exp(x[i]) + 1e-37f);
+    }
+    const float total = exp_shifted(x.data(), y.data(), 3000, 0.0f);  // x in [-87, -47]: no overflow
+    double expected_total = 0;
+    for (size_t i = 0; i < 3000; ++i) expected_total += std::exp(static_cast<double>(x[i]));
+    CHECK(total == Approx(expected_total).epsilon(1e-5));
+    // The shift is subtracted first: exp(x - shift), as softmax uses it.
+    const float shifted[3] = {1.0f, 2.0f, 3.0f};
+    float out[3];
+    CHECK(exp_shifted(shifted, out, 3, 3.0f) == Approx(std::exp(-2.0) + std::exp(-1.0) + 1.0));
 }

@@ -102,7 +102,9 @@ TEST_CASE("softmax fast kernels agree with the reference loops", "[autograd][sof
         [&](const std::vector<Tensor>& in) {
             return variant == 2 ? log_softmax(in[0]) : softmax(in[0], variant == 1);
         },
-        {x});
+        // The fast path's exp is vectorised (autograd/vec_math.h, within 2 ulp of std::exp) and sums in 8
+        // lanes, so agreement is to float rounding, not bit for bit.
+        {x}, 1e-5, 1e-6);
 }
 
 TEST_CASE("softmax errors name the op and the shape", "[autograd][softmax][errors]") {
