@@ -1,7 +1,11 @@
 // The kernel switch, the thread count, and the gemm() dispatch (the kernels themselves are in gemm.cpp).
 #include "autograd/kernels.h"
 
+#include <algorithm>
 #include <cstdlib>
+#include <fstream>
+#include <set>
+#include <string>
 #include <cstring>
 
 #ifdef _OPENMP
@@ -23,9 +27,32 @@ void set_reference_kernels(bool on) { use_reference = on; }
 ReferenceKernelsGuard::ReferenceKernelsGuard(bool on) : previous_(use_reference) { use_reference = on; }
 ReferenceKernelsGuard::~ReferenceKernelsGuard() { use_reference = previous_; }
 
+int physical_cores() {
+    // Each logical CPU names its core in sysfs; hyperthreads of one core share (package, core) ids.
+    std::set<std::pair<std::string, std::string>> cores;
+    for (int cpu = 0;; ++cpu) {
+        const std::string dir = "/sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/topology/";
+        std::ifstream core(dir + "core_id"), package(dir + "physical_package_id");
+        if (!core || !package) break;
+        std::string core_id, package_id;
+        core >> core_id;
+        package >> package_id;
+        cores.emplace(package_id, core_id);
+    }
+#ifdef _OPENMP
+    const int usable = omp_get_num_procs();  // the CPUs this process may run on
+#else
+    const int usable = 1;
+#endif
+    if (cores.empty()) return usable;  // no sysfs (not Linux): one thread per logical CPU
+    return std::max(1, std::min(usable, static_cast<int>(cores.size())));
+}
+
 void set_num_threads(int n) {
 #ifdef _OPENMP
-    omp_set_num_threads(n > 0 ? n : omp_get_num_procs());
+    // Hyperthreads share a core's vector units: for these FMA-bound kernels a second thread per core only
+    // adds synchronisation, so the default is one thread per physical core.
+    omp_set_num_threads(n > 0 ? n : physical_cores());
 #else
     (void)n;
 #endif

@@ -24,8 +24,9 @@ private:
     bool previous_;
 };
 
-// Threads used by the fast kernels (OpenMP). 0 means "the default": the number of cores.
+// Threads used by the fast kernels (OpenMP). 0 means "the default": one per physical core.
 void set_num_threads(int n);
+int physical_cores();  // cores (not hyperthreads) this process may use, from /sys; at least 1
 int num_threads();
 
 // C (M x N) = op(A) op(B) (+ C when accumulate), all row-major and contiguous.

@@ -97,7 +97,7 @@ int run_bench(const Args& args) {
         ("help", "show these options")
         ("what", po::value<std::string>()->default_value("all"), "train | generate | matmul | all")
         ("shape", po::value<std::vector<std::string>>()->composing(), "S | small | M (default: S and M)")
-        ("threads", po::value<int>()->default_value(0), "threads (0: one per core)")
+        ("threads", po::value<int>()->default_value(0), "threads (0: one per physical core)")
         ("steps", po::value<int>()->default_value(10), "timed training steps per shape")
         ("tokens", po::value<std::vector<int64_t>>()->multitoken(), "new tokens per decode run (default: 64 256 1024)")
         ("reference", "use the plain reference kernels");

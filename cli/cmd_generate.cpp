@@ -72,7 +72,7 @@ int run_generate(const Args& args) {
         ("num-samples", po::value<int>()->default_value(1), "how many tales from the same prompt")
         ("no-cache", "recompute the whole context at every step (slow; for teaching and tests)")
         ("explain", "print each step's top candidates before and after the filters (on stderr)")
-        ("threads", po::value<int>()->default_value(0), "threads (0: one per core)")
+        ("threads", po::value<int>()->default_value(0), "threads (0: one per physical core)")
         ("interactive,i", "a prompt loop: each line continues the same story");
     po::variables_map vm;
     if (!parse("generate", args, options, vm)) return 0;

@@ -34,7 +34,7 @@ void add_common(po::options_description& options) {
         ("help", "show these options")
         ("checkpoint", po::value<std::string>()->default_value("runs/tale"), "a checkpoint or run directory")
         ("json", "print machine-readable JSON instead of tables")
-        ("threads", po::value<int>()->default_value(0), "threads (0: one per core)");
+        ("threads", po::value<int>()->default_value(0), "threads (0: one per physical core)");
 }
 
 std::string quoted(const TokenInfo& t) { return fmt::format("'{}'", t.text); }

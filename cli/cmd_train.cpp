@@ -31,7 +31,7 @@ int run_train(const Args& args) {
         ("config", po::value<std::string>(), "read settings from an INI file (keys as the flags, e.g. iters = 500)")
         ("preset", po::value<std::string>(), "micro | small | shakespeare-char (default: small); flags override it")
         ("seed", po::value<uint64_t>(), fmt::format("random seed (default: {})", d.seed).c_str())
-        ("threads", po::value<int>(), "threads for the kernels (default: 0 = one per core)")
+        ("threads", po::value<int>(), "threads for the kernels (default: 0 = one per physical core)")
         ("resume", po::value<std::string>(), "continue the run in this directory exactly where it stopped");
     po::options_description model("model");
     model.add_options()

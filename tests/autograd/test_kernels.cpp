@@ -178,3 +178,13 @@ TEST_CASE("exp_shifted matches std::exp to a few ulp over the float range, and s
     float out[3];
     CHECK(exp_shifted(shifted, out, 3, 3.0f) == Approx(std::exp(-2.0) + std::exp(-1.0) + 1.0));
 }
+
+TEST_CASE("threads default to one per physical core; an explicit count overrides", "[autograd][kernels]") {
+    const int before = num_threads();
+    CHECK(physical_cores() >= 1);
+    set_num_threads(0);
+    CHECK(num_threads() == physical_cores());
+    set_num_threads(3);
+    CHECK(num_threads() == 3);
+    set_num_threads(before);
+}
