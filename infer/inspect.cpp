@@ -344,6 +344,7 @@ Trace trace(nn::GPT& model, const Tokenizer& tokenizer, std::string_view prompt,
     };
     const std::string block = "nn/block.cpp Block::forward";
     const std::string attn = "nn/attention.cpp MultiHeadAttention::forward";
+    const std::string steps = "nn/attention.cpp MultiHeadAttention::attend_step_by_step";
     const std::string ffn = "nn/feed_forward.cpp FeedForward::forward";
 
     // The input: the residual stream as block `layer` receives it.
@@ -369,11 +370,11 @@ Trace trace(nn::GPT& model, const Tokenizer& tokenizer, std::string_view prompt,
         const int hh = static_cast<int>(h);
         const std::string slice = fmt::format("channels {}..{} of C", h * D, (h + 1) * D - 1);
         add("q", fmt::format("Q, head {}: what this token is looking for ({}, from c_attn)", h, slice),
-            attn + ", steps 1-2", q, head_row(q, h, t), hh);
+            steps + ", step 3", q, head_row(q, h, t), hh);
         add("k", fmt::format("K, head {}: what this token offers to be found by; every earlier token has one too", h),
-            attn + ", steps 1-2", k, head_row(k, h, t), hh);
+            steps + ", step 3", k, head_row(k, h, t), hh);
         add("v", fmt::format("V, head {}: the content this token passes on to whoever attends to it", h),
-            attn + ", steps 1-2", v, head_row(v, h, t), hh);
+            steps + ", step 3", v, head_row(v, h, t), hh);
         std::vector<float> scores(static_cast<size_t>(T));
         const std::vector<float> qt = head_row(q, h, t);
         for (int64_t j = 0; j < T; ++j) {
@@ -383,14 +384,14 @@ Trace trace(nn::GPT& model, const Tokenizer& tokenizer, std::string_view prompt,
             scores[j] = static_cast<float>(dot) * scale;
         }
         add("scores", fmt::format("head {}: q . k_j / sqrt(D) for every token j <= t (one score per key)", h),
-            attn + ", step 4", w, std::move(scores), hh);
+            steps + ", step 4", w, std::move(scores), hh);
         add("attn_weights", fmt::format("head {}: softmax of the scores: attention weights over the tokens, summing to 1",
-                                        h), attn + ", step 5", w, head_row(w, h, t), hh);
+                                        h), steps + ", step 5", w, head_row(w, h, t), hh);
         add("head_output", fmt::format("head {}: sum_j weight_j v_j, the values mixed by the weights", h),
-            attn + ", step 6", concat,
+            steps + ", step 6", concat,
             std::vector<float>(concat_row.begin() + h * D, concat_row.begin() + (h + 1) * D), hh);
     }
-    add("concat", fmt::format("the {} head outputs side by side: H x D = {} x {} = C", H, H, D), attn + ", step 7",
+    add("concat", fmt::format("the {} head outputs side by side: H x D = {} x {} = C", H, H, D), steps,
         concat, concat_row);
     const Tensor& proj = recorder.get(layer, "attn_proj");
     add("attn_proj", "the output projection c_proj mixes the heads back into the residual stream", attn + ", step 7",
