@@ -11,6 +11,9 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+#ifdef BAYUN_OPENBLAS
+#include <cblas.h>
+#endif
 
 namespace bayun {
 
@@ -71,10 +74,30 @@ void gemm(int64_t M, int64_t N, int64_t K, const float* A, bool trans_a, const f
     gemm_strided(M, N, K, A, trans_a ? M : K, trans_a, B, trans_b ? K : N, trans_b, C, N, accumulate);
 }
 
+const char* gemm_backend() {
+    if (reference_kernels()) return "reference";
+#ifdef BAYUN_OPENBLAS
+    return "openblas";
+#else
+    return "bayun";
+#endif
+}
+
 void gemm_strided(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, bool trans_a, const float* B,
                   int64_t ldb, bool trans_b, float* C, int64_t ldc, bool accumulate) {
-    if (reference_kernels()) gemm_reference(M, N, K, A, lda, trans_a, B, ldb, trans_b, C, ldc, accumulate);
-    else gemm_fast(M, N, K, A, lda, trans_a, B, ldb, trans_b, C, ldc, accumulate);
+    if (reference_kernels()) {
+        gemm_reference(M, N, K, A, lda, trans_a, B, ldb, trans_b, C, ldc, accumulate);
+        return;
+    }
+#ifdef BAYUN_OPENBLAS
+    if (M > 0 && N > 0 && K > 0) {  // BLAS rejects zero leading dimensions; gemm_fast handles the empty cases
+        cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
+                    static_cast<int>(M), static_cast<int>(N), static_cast<int>(K), 1.0f, A, static_cast<int>(lda), B,
+                    static_cast<int>(ldb), accumulate ? 1.0f : 0.0f, C, static_cast<int>(ldc));
+        return;
+    }
+#endif
+    gemm_fast(M, N, K, A, lda, trans_a, B, ldb, trans_b, C, ldc, accumulate);
 }
 
 }  // namespace bayun

@@ -36,6 +36,8 @@ void gemm(int64_t M, int64_t N, int64_t K, const float* A, bool trans_a, const f
 
 // The same with leading dimensions: row i of the stored A starts at A + i * lda (BLAS's convention), so
 // the operands can be column slices of wider matrices, e.g. one head's D channels of a (T, 3C) qkv.
+// Which kernel gemm runs now: "reference", "bayun" (gemm_fast) or "openblas" (built with BAYUN_OPENBLAS).
+const char* gemm_backend();
 void gemm_strided(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, bool trans_a, const float* B,
                   int64_t ldb, bool trans_b, float* C, int64_t ldc, bool accumulate);
 void gemm_reference(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, bool trans_a, const float* B,

@@ -76,7 +76,7 @@ double matmul_gflops(int64_t n, int threads, int repeats, nlohmann::json* record
     const Timing t = time_it(1, repeats, [&] { gemm(n, n, n, a.data(), false, b.data(), false, c.data(), false); });
     const double gflops = 2.0 * n * n * n / (t.median_ms * 1e6);
     if (record)
-        *record = {{"bench", "matmul"}, {"n", n}, {"threads", threads}, {"reference", reference_kernels()},
+        *record = {{"bench", "matmul"}, {"n", n}, {"threads", threads}, {"reference", reference_kernels()}, {"gemm", gemm_backend()},
                    {"median_ms", t.median_ms}, {"min_ms", t.min_ms}, {"max_ms", t.max_ms}, {"gflops", gflops}};
     return gflops;
 }
@@ -158,7 +158,7 @@ int run_bench(const Args& args) {
                                               {"median_ms", t.median_ms}, {"min_ms", t.min_ms}, {"max_ms", t.max_ms},
                                               {"tokens_per_second", B * T / (t.median_ms / 1000.0)},
                                               {"gflops", gflops}, {"mfu", gflops / ceiling},
-                                              {"matmul_ceiling_gflops", ceiling}, {"peak_rss_mib", peak_rss_mib()}}
+                                              {"matmul_ceiling_gflops", ceiling}, {"gemm", gemm_backend()}, {"peak_rss_mib", peak_rss_mib()}}
                                    .dump());
         }
     }
