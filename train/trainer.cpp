@@ -55,9 +55,11 @@ TrainConfig preset_config(const std::string& name) {
         c.model.n_embd = 128;
         c.model.block_size = 128;
         c.batch = 16;
-        c.iters = 3000;
-        c.lr = 2e-3f;
-        c.min_lr = 2e-4f;
+        // Tuned on the folk-tale corpus (val loss after 2000 steps): lr 2e-3 gave 1.673, 3e-3 gave 1.628.
+        // 2000 steps of 2048 tokens take about 4.5 minutes on 2 quiet cores.
+        c.iters = 2000;
+        c.lr = 3e-3f;
+        c.min_lr = 3e-4f;
         c.warmup = 100;
         c.eval_interval = 250;
         c.eval_iters = 20;
@@ -415,7 +417,7 @@ TrainResult train(TrainConfig config, const std::string& resume_from) {
     fmt::print("memory: weights {}, optimizer state {}, gradients {}, activations about {} per micro-batch\n",
                human_bytes(n_params * 4.0), human_bytes(n_params * 8.0), human_bytes(n_params * 4.0),
                human_bytes(activation_bytes(m, config.batch)));
-    fmt::print("steps: {} of {} tokens each (batch {} x accumulation {} x context {}), lr {} -> {}, out {}\n",
+    fmt::print("steps: {} of {} tokens each (batch {} x accumulation {} x context {}), lr {:.3g} -> {:.3g}, out {}\n",
                config.iters, tokens_per_step, config.batch, config.accumulation, m.block_size, config.lr, config.min_lr,
                config.out_dir);
     if (resumed) fmt::print("resuming from '{}' at step {}\n", resumed->dir, start_step);
