@@ -115,35 +115,41 @@ struct AttentionNode : Node {
             const float* pw = p.data() + bh * T * T;
             const float* m = mask.defined() ? mask.data() + bh * T * T : nullptr;
             thread_local std::vector<float> dp_buffer, pm_buffer;
-            dp_buffer.resize(static_cast<size_t>(T * T));
-            float* dp = dp_buffer.data();
-            // dP = dO V^T (the future stays zero; it is never read).
+            dp_buffer.resize(static_cast<size_t>(query_block * T));
+            pm_buffer.resize(static_cast<size_t>(query_block * T));
+            // One block of queries at a time; its queries see keys [0, keys) and nothing after.
             for (int64_t t0 = 0; t0 < T; t0 += query_block) {
                 const int64_t rows = std::min(query_block, T - t0), keys = t0 + rows;
-                gemm_strided(rows, keys, s.D, d_o + t0 * C, C, false, head.v, head.ld_kv, true, dp + t0 * T, T, false);
+                const float* pb = pw + t0 * T;  // this block's weights, (rows, keys), rows T apart
+                float* dp = dp_buffer.data();   // (rows, keys), rows T apart
+                // dP = dO V^T.
+                gemm_strided(rows, keys, s.D, d_o + t0 * C, C, false, head.v, head.ld_kv, true, dp, T, false);
+                // dV += (P M)^T dO: what each value received, times the gradient of the outputs it went to.
+                const float* used = pb;
+                if (m) {
+                    const float* mb = m + t0 * T;
+                    for (int64_t t = 0; t < rows; ++t)
+                        for (int64_t j = 0; j < keys; ++j) {
+                            pm_buffer[t * T + j] = pb[t * T + j] * mb[t * T + j];
+                            dp[t * T + j] *= mb[t * T + j];
+                        }
+                    used = pm_buffer.data();
+                }
+                gemm_strided(keys, s.D, rows, used, T, true, d_o + t0 * C, C, false, dv, head.ld_kv, true);
+                // dS = P * (dP - rowsum(dP * P)) / sqrt(D): the softmax's backward, then the scale's.
+                for (int64_t t = 0; t < rows; ++t) {
+                    const float* pr = pb + t * T;
+                    float* row = dp + t * T;
+                    const int64_t n = t0 + t + 1;  // the keys query t0 + t sees
+                    float dot = 0.0f;
+                    for (int64_t j = 0; j < n; ++j) dot += row[j] * pr[j];
+                    for (int64_t j = 0; j < n; ++j) row[j] = pr[j] * (row[j] - dot) * scale;
+                    for (int64_t j = n; j < keys; ++j) row[j] = 0.0f;
+                }
+                // dQ += dS K and dK += dS^T Q.
+                gemm_strided(rows, s.D, keys, dp, T, false, head.k, head.ld_kv, false, dq + t0 * 3 * C, 3 * C, true);
+                gemm_strided(keys, s.D, rows, dp, T, true, head.q + t0 * head.ld_q, head.ld_q, false, dk, 3 * C, true);
             }
-            // dV += (P M)^T dO: what each value received, times the gradient of the outputs it went to.
-            const float* used = pw;
-            if (m) {
-                pm_buffer.resize(static_cast<size_t>(T * T));
-                for (int64_t i = 0; i < T * T; ++i) pm_buffer[i] = pw[i] * m[i];
-                used = pm_buffer.data();
-                for (int64_t t = 0; t < T; ++t)
-                    for (int64_t j = 0; j <= t; ++j) dp[t * T + j] *= m[t * T + j];
-            }
-            gemm_strided(T, s.D, T, used, T, true, d_o, C, false, dv, head.ld_kv, true);
-            // dS = P * (dP - rowsum(dP * P)) / sqrt(D): the softmax's backward, then the scale's.
-            for (int64_t t = 0; t < T; ++t) {
-                const float* pr = pw + t * T;
-                float* row = dp + t * T;
-                float dot = 0.0f;
-                for (int64_t j = 0; j <= t; ++j) dot += row[j] * pr[j];
-                for (int64_t j = 0; j <= t; ++j) row[j] = pr[j] * (row[j] - dot) * scale;
-                for (int64_t j = t + 1; j < T; ++j) row[j] = 0.0f;
-            }
-            // dQ += dS K and dK += dS^T Q.
-            gemm_strided(T, s.D, T, dp, T, false, head.k, head.ld_kv, false, dq, 3 * C, true);
-            gemm_strided(T, s.D, T, dp, T, true, head.q, head.ld_q, false, dk, 3 * C, true);
         });
     }
 };
