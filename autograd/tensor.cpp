@@ -14,11 +14,24 @@ namespace bayun {
 
 // ---- the buffer pool ---------------------------------------------------------------------------------------
 namespace {
+// A training step allocates the same sizes every time, so the buffers the last step freed serve the next one
+// without asking the system. A request the pool cannot serve means the shapes have changed (a decode
+// step without the KV cache grows the window by one position; evaluation follows training): then the idle
+// buffers are probably stale, and beyond `flush_above` idle bytes they all go back to the system, so
+// memory tracks what the current work needs instead of every size ever seen.
 struct BufferPool {
     std::mutex mutex;
     std::unordered_map<size_t, std::vector<void*>> free_by_size;
     size_t held = 0;
-    static constexpr size_t max_held = size_t{2} << 30;  // beyond 2 GiB of idle buffers, give memory back
+    static constexpr size_t max_held = size_t{2} << 30;     // never hold more than 2 GiB idle
+    static constexpr size_t flush_above = size_t{64} << 20;  // on a miss, keep at most 64 MiB idle
+
+    void release_all() {
+        for (auto& [bytes, buffers] : free_by_size)
+            for (void* buffer : buffers) ::operator delete(buffer, std::align_val_t{64});
+        free_by_size.clear();
+        held = 0;
+    }
 };
 BufferPool& pool() {
     static BufferPool* instance = new BufferPool();  // never destroyed: tensors may outlive static destructors
@@ -43,6 +56,7 @@ void* buffer_allocate(size_t bytes) {
             p.held -= bytes;
             return buffer;
         }
+        if (p.held > BufferPool::flush_above) p.release_all();
     }
     return ::operator new(bytes, std::align_val_t{64});  // 64-byte aligned: whole cache lines, AVX friendly
 }

@@ -116,3 +116,15 @@ TEST_CASE("a tensor prints its label, shape and first values", "[autograd][engin
     Tensor p = Tensor::ones({1, 2}, true);
     CHECK(fmt::format("{}", p) == "Tensor (1, 2) [1.0000, 1.0000] requires_grad");
 }
+
+TEST_CASE("the buffer pool reuses a freed size and gives stale buffers back when shapes change",
+          "[autograd][engine]") {
+    const int64_t big = (int64_t{80} << 20) / 4;  // 80 MiB of floats: more idle memory than the pool keeps
+    const int64_t before = buffer_pool_bytes();
+    { Tensor t = Tensor::empty({big}); }
+    if (buffer_pool_bytes() == before) return;  // pooling is off (AddressSanitizer build): nothing to check
+    REQUIRE(buffer_pool_bytes() >= before + big * 4);
+    { Tensor same = Tensor::empty({big}); CHECK(buffer_pool_bytes() == before); }  // served from the pool
+    Tensor other = Tensor::empty({big + 16});  // a size the pool cannot serve: the idle buffers go back
+    CHECK(buffer_pool_bytes() == 0);
+}
