@@ -171,7 +171,7 @@ inline float dot(const float* a, const float* b, int64_t n) {
 // which for one row would cost as much as the product itself. Threads split the output columns.
 void gemv_rows(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, bool trans_b,
                float* C, int64_t ldc) {
-#pragma omp parallel for schedule(static) if (N * K >= (int64_t{1} << 16))
+#pragma omp parallel for schedule(static) if (N * K >= (int64_t{1} << 14))
     for (int64_t j0 = 0; j0 < N; j0 += 64) {
         const int64_t j1 = std::min(j0 + 64, N);
         for (int64_t i = 0; i < M; ++i) {
