@@ -71,36 +71,58 @@ void binary_forward(BinaryOp op, const float* a, int64_t na, const float* b, int
 //   sub: da += dout          db -= dout
 //   mul: da += dout * b      db += dout * a
 //   div: da += dout / b      db -= dout * a / b^2
-// The broadcast operand sums its gradient over the `outer` repeats.
-void binary_backward(BinaryOp op, const float* a, int64_t na, const float* b, int64_t nb, const float* dout,
-                     int64_t n, float* da, float* db) {
+template <BinaryOp op>
+float grad_a(float d, [[maybe_unused]] float a, [[maybe_unused]] float b) {
+    if constexpr (op == BinaryOp::add || op == BinaryOp::sub) return d;
+    else if constexpr (op == BinaryOp::mul) return d * b;
+    else return d / b;
+}
+template <BinaryOp op>
+float grad_b(float d, [[maybe_unused]] float a, [[maybe_unused]] float b) {
+    if constexpr (op == BinaryOp::add) return d;
+    else if constexpr (op == BinaryOp::sub) return -d;
+    else if constexpr (op == BinaryOp::mul) return d * a;
+    else return -d * a / (b * b);
+}
+
+// A full-size operand gets one gradient element per output element: threads split the rows. The broadcast
+// operand (a bias, say) sums its gradient over the `outer` repeats, in order, on one thread.
+template <BinaryOp op>
+void binary_backward(const float* a, int64_t na, const float* b, int64_t nb, const float* dout, int64_t n,
+                     float* da, float* db) {
     const int64_t inner = std::min(na, nb);
     const int64_t outer = inner == 0 ? 0 : n / inner;
+    const bool a_full = na == n, b_full = nb == n;
+    float* da_full = a_full ? da : nullptr;
+    float* db_full = b_full ? db : nullptr;
+#pragma omp parallel for schedule(static) if (go_parallel(n))
     for (int64_t o = 0; o < outer; ++o) {
-        const int64_t ao = na == n ? o * inner : 0;
-        const int64_t bo = nb == n ? o * inner : 0;
+        const float* ao = a + (a_full ? o * inner : 0);
+        const float* bo = b + (b_full ? o * inner : 0);
         const float* d = dout + o * inner;
-        for (int64_t i = 0; i < inner; ++i) {
-            const float av = a[ao + i], bv = b[bo + i];
-            switch (op) {
-                case BinaryOp::add:
-                    if (da) da[ao + i] += d[i];
-                    if (db) db[bo + i] += d[i];
-                    break;
-                case BinaryOp::sub:
-                    if (da) da[ao + i] += d[i];
-                    if (db) db[bo + i] -= d[i];
-                    break;
-                case BinaryOp::mul:
-                    if (da) da[ao + i] += d[i] * bv;
-                    if (db) db[bo + i] += d[i] * av;
-                    break;
-                case BinaryOp::div:
-                    if (da) da[ao + i] += d[i] / bv;
-                    if (db) db[bo + i] -= d[i] * av / (bv * bv);
-                    break;
-            }
-        }
+        if (da_full)
+            for (int64_t i = 0; i < inner; ++i) da_full[o * inner + i] += grad_a<op>(d[i], ao[i], bo[i]);
+        if (db_full)
+            for (int64_t i = 0; i < inner; ++i) db_full[o * inner + i] += grad_b<op>(d[i], ao[i], bo[i]);
+    }
+    for (int64_t o = 0; o < outer; ++o) {
+        const float* ao = a + (a_full ? o * inner : 0);
+        const float* bo = b + (b_full ? o * inner : 0);
+        const float* d = dout + o * inner;
+        if (da && !a_full)
+            for (int64_t i = 0; i < inner; ++i) da[i] += grad_a<op>(d[i], ao[i], bo[i]);
+        if (db && !b_full)
+            for (int64_t i = 0; i < inner; ++i) db[i] += grad_b<op>(d[i], ao[i], bo[i]);
+    }
+}
+
+void binary_backward(BinaryOp op, const float* a, int64_t na, const float* b, int64_t nb, const float* dout,
+                     int64_t n, float* da, float* db) {
+    switch (op) {
+        case BinaryOp::add: return binary_backward<BinaryOp::add>(a, na, b, nb, dout, n, da, db);
+        case BinaryOp::sub: return binary_backward<BinaryOp::sub>(a, na, b, nb, dout, n, da, db);
+        case BinaryOp::mul: return binary_backward<BinaryOp::mul>(a, na, b, nb, dout, n, da, db);
+        case BinaryOp::div: return binary_backward<BinaryOp::div>(a, na, b, nb, dout, n, da, db);
     }
 }
 
