@@ -8,7 +8,9 @@
 //   2. packing: those pieces are copied into panels laid out in exactly the order the micro-kernel reads
 //      them (and transposes are absorbed here, for free);
 //   3. the micro-kernel: a 6 x 16 tile of C lives in 12 AVX registers while it runs over KC, doing two
-//      fused multiply-adds per broadcast element of A. This is where the FLOPs happen.
+//      fused multiply-adds per broadcast element of A. This is where the FLOPs happen. On CPUs with
+//      AVX-512 (compiled with -march=native there) the tile is 12 x 32 in 24 of its 32 wider registers,
+//      which about doubles the FLOPs per cycle.
 // Threads (OpenMP) split the MC row blocks of C: each thread owns the rows it writes.
 #include "autograd/kernels.h"
 
@@ -23,6 +25,9 @@
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 #define BAYUN_GEMM_AVX2 1
+#endif
+#if defined(__AVX512F__)
+#define BAYUN_GEMM_AVX512 1  // 16-float registers: the micro-tile is twice as wide
 #endif
 
 namespace bayun {
@@ -44,8 +49,16 @@ void gemm_reference(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda
 
 namespace {
 
+#ifdef BAYUN_GEMM_AVX512
+constexpr int64_t MR = 12;    // rows of the micro-tile
+#else
 constexpr int64_t MR = 6;     // rows of the micro-tile
+#endif
+#ifdef BAYUN_GEMM_AVX512
+constexpr int64_t NR = 32;    // columns of the micro-tile (two 16-float AVX-512 registers)
+#else
 constexpr int64_t NR = 16;    // columns of the micro-tile (two 8-float AVX registers)
+#endif
 constexpr int64_t KC = 256;   // depth of one packed slice
 constexpr int64_t MC = 96;    // rows of A packed at once (a multiple of MR)
 constexpr int64_t NC = 2048;  // columns of B packed at once (a multiple of NR)
@@ -96,8 +109,37 @@ void pack_b_panel(const float* B, bool trans, int64_t ldb, int64_t p0, int64_t k
 // when `overwrite`: the first K slice of a product that does not accumulate) for the rows x cols that exist.
 void micro_kernel(int64_t kc, const float* a, const float* b, float* C, int64_t ldc, int64_t rows, int64_t cols,
                   bool overwrite) {
-    alignas(32) float acc[MR * NR];
-#ifdef BAYUN_GEMM_AVX2
+    alignas(64) float acc[MR * NR];
+#if defined(BAYUN_GEMM_AVX512)
+    // The same tile as the AVX2 version below, with 16-float registers: MR rows x 2 registers of C. The
+    // loops over i have a constant trip count; the compiler unrolls them and keeps c in registers.
+    __m512 c[MR][2];
+    for (int64_t i = 0; i < MR; ++i) c[i][0] = c[i][1] = _mm512_setzero_ps();
+    for (int64_t k = 0; k < kc; ++k) {
+        const __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+        for (int64_t i = 0; i < MR; ++i) {
+            const __m512 ai = _mm512_set1_ps(a[i]);
+            c[i][0] = _mm512_fmadd_ps(ai, b0, c[i][0]);
+            c[i][1] = _mm512_fmadd_ps(ai, b1, c[i][1]);
+        }
+        a += MR;
+        b += NR;
+    }
+    if (rows == MR && cols == NR) {  // a whole tile: update C straight from the registers
+        for (int64_t i = 0; i < MR; ++i) {
+            float* row = C + i * ldc;
+            const __m512 lo = overwrite ? c[i][0] : _mm512_add_ps(_mm512_loadu_ps(row), c[i][0]);
+            const __m512 hi = overwrite ? c[i][1] : _mm512_add_ps(_mm512_loadu_ps(row + 16), c[i][1]);
+            _mm512_storeu_ps(row, lo);
+            _mm512_storeu_ps(row + 16, hi);
+        }
+        return;
+    }
+    for (int64_t i = 0; i < MR; ++i) {
+        _mm512_store_ps(acc + i * NR, c[i][0]);
+        _mm512_store_ps(acc + i * NR + 16, c[i][1]);
+    }
+#elif defined(BAYUN_GEMM_AVX2)
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(),
            c11 = _mm256_setzero_ps(), c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(),
            c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps(), c40 = _mm256_setzero_ps(),
