@@ -100,6 +100,29 @@ def blas_library():
         return []
 
 
+def decode(model, L, T, new, cached):
+    """Greedy decode of `new` tokens after token 1; returns the seconds the loop took. With the cache, each
+    step feeds one token; without, the whole window. A full window slides to its last half and is rebuilt."""
+    with torch.no_grad():
+        tokens = [1]
+        caches = [dict() for _ in range(L)] if cached else None
+        logits = model(torch.tensor([tokens]), 0, caches)
+        start = time.perf_counter()
+        window = 0
+        for _ in range(new):
+            nxt = int(logits[0, -1].argmax())
+            tokens.append(nxt)
+            if len(tokens) - window > T:  # slide: keep the last half, rebuild
+                window = len(tokens) - T // 2
+                caches = [dict() for _ in range(L)] if cached else None
+                logits = model(torch.tensor([tokens[window:]]), 0, caches)
+            elif cached:
+                logits = model(torch.tensor([[nxt]]), len(tokens) - 1 - window, caches)
+            else:
+                logits = model(torch.tensor([tokens[window:]]), 0, None)
+        return time.perf_counter() - start
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--threads", type=int, default=2)
@@ -150,27 +173,20 @@ def main():
             model = GPT(L, H, C, T, V).eval()
             for new in args.tokens or [64, 256, 1024]:
                 for cached in (True, False):
-                    with torch.no_grad():
-                        tokens = [1]
-                        caches = [dict() for _ in range(L)] if cached else None
-                        logits = model(torch.tensor([tokens]), 0, caches)
-                        start = time.perf_counter()
-                        window = 0
-                        for _ in range(new):
-                            nxt = int(logits[0, -1].argmax())
-                            tokens.append(nxt)
-                            if len(tokens) - window > T:  # slide: keep the last half, rebuild
-                                window = len(tokens) - T // 2
-                                caches = [dict() for _ in range(L)] if cached else None
-                                logits = model(torch.tensor([tokens[window:]]), 0, caches)
-                            elif cached:
-                                logits = model(torch.tensor([[nxt]]), len(tokens) - 1 - window, caches)
-                            else:
-                                logits = model(torch.tensor([tokens[window:]]), 0, None)
-                        seconds = time.perf_counter() - start
+                    # As in `bayun bench generate`: cached decodes get one warm-up run and the median of five.
+                    warmup, repeats = (1, 5) if cached else (0, 1)
+                    seconds = []
+                    for run in range(warmup + repeats):
+                        s = decode(model, L, T, new, cached)
+                        if run >= warmup:
+                            seconds.append(s)
+                    seconds.sort()
+                    median = seconds[len(seconds) // 2]
                     print(json.dumps({"bench": "generate", "shape": name, "context": T, "new_tokens": new,
-                                      "kv_cache": cached, "seconds": seconds, "tokens_per_second": new / seconds,
-                                      "peak_rss_mib": peak_rss_mib(), **common}), flush=True)
+                                      "kv_cache": cached, "runs": repeats, "seconds": median,
+                                      "min_seconds": seconds[0], "max_seconds": seconds[-1],
+                                      "tokens_per_second": new / median, "peak_rss_mib": peak_rss_mib(), **common}),
+                          flush=True)
 
 
 if __name__ == "__main__":
