@@ -209,6 +209,31 @@ inline float dot(const float* a, const float* b, int64_t n) {
     return total;
 }
 
+#ifdef BAYUN_GEMM_AVX2
+// c[0..7] += the dot products of `a` with 8 consecutive rows of B. One dot product alone is a chain of
+// dependent adds, each waiting for the last; eight side by side keep both FMA units busy, and their
+// 8-lane partial sums are reduced together (two rounds of pairwise adds, then the two 128-bit halves).
+inline void add_dots8(const float* a, const float* B, int64_t ldb, int64_t K, float* c) {
+    __m256 acc[8];
+    for (int r = 0; r < 8; ++r) acc[r] = _mm256_setzero_ps();
+    int64_t k = 0;
+    for (; k + 8 <= K; k += 8) {
+        const __m256 ak = _mm256_loadu_ps(a + k);
+        for (int r = 0; r < 8; ++r) acc[r] = _mm256_fmadd_ps(ak, _mm256_loadu_ps(B + r * ldb + k), acc[r]);
+    }
+    const __m256 s0 = _mm256_hadd_ps(_mm256_hadd_ps(acc[0], acc[1]), _mm256_hadd_ps(acc[2], acc[3]));
+    const __m256 s1 = _mm256_hadd_ps(_mm256_hadd_ps(acc[4], acc[5]), _mm256_hadd_ps(acc[6], acc[7]));
+    // s0 holds rows 0-3 (low half: lanes 0-3 of each row, high half: lanes 4-7), s1 rows 4-7
+    const __m256 sums = _mm256_add_ps(_mm256_permute2f128_ps(s0, s1, 0x20), _mm256_permute2f128_ps(s0, s1, 0x31));
+    alignas(32) float total[8];
+    _mm256_store_ps(total, sums);
+    for (int r = 0; r < 8; ++r) {
+        for (int64_t kk = k; kk < K; ++kk) total[r] += a[kk] * B[r * ldb + kk];
+        c[r] += total[r];
+    }
+}
+#endif
+
 // A few rows of op(A) (a decode step computes one position): matrix-vector products without packing,
 // which for one row would cost as much as the product itself. Threads split the output columns.
 void gemv_rows(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, bool trans_b,
@@ -220,7 +245,11 @@ void gemv_rows(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, con
             const float* a = A + i * lda;
             float* c = C + i * ldc;
             if (trans_b) {  // B is (N, K): each output is a dot product of two contiguous rows
-                for (int64_t j = j0; j < j1; ++j) c[j] += dot(a, B + j * ldb, K);
+                int64_t j = j0;
+#ifdef BAYUN_GEMM_AVX2
+                for (; j + 8 <= j1; j += 8) add_dots8(a, B + j * ldb, ldb, K, c + j);
+#endif
+                for (; j < j1; ++j) c[j] += dot(a, B + j * ldb, K);
             } else {  // B is (K, N): c += a[k] * row k of B, contiguous in j
                 for (int64_t k = 0; k < K; ++k) {
                     const float ak = a[k];
