@@ -3,14 +3,15 @@
 //
 // gemm_reference is the specification: three loops.
 // gemm_fast is the classic packed GEMM of GotoBLAS/BLIS, in three layers:
-//   1. blocking: C is computed in blocks of MC rows x NC columns, over K in slices of KC, so the pieces of
-//      A (MC x KC, ~72 KiB) and B (KC x NC) being worked on stay in the L2 cache;
+//   1. blocking: C is computed in blocks of MC rows x NC columns, over K in slices of KC, so the block of
+//      A being worked on (MC x KC, 192 KiB) stays in the L2 cache and the slice of B (KC x NC) in L3;
 //   2. packing: those pieces are copied into panels laid out in exactly the order the micro-kernel reads
 //      them (and transposes are absorbed here, for free);
 //   3. the micro-kernel: a 6 x 16 tile of C lives in 12 AVX registers while it runs over KC, doing two
 //      fused multiply-adds per broadcast element of A. This is where the FLOPs happen. On CPUs with
 //      AVX-512 (compiled with -march=native there) the tile is 12 x 32 in 24 of its 32 wider registers,
-//      which about doubles the FLOPs per cycle.
+//      which about doubles the FLOPs per cycle where the CPU has full-width 512-bit FMA units (Intel Xeon);
+//      AMD Zen 4 splits each 512-bit op in two, and there both tiles run at the same speed.
 // Threads (OpenMP) split the MC row blocks of C: each thread owns the rows it writes.
 #include "autograd/kernels.h"
 
@@ -59,7 +60,7 @@ constexpr int64_t NR = 32;    // columns of the micro-tile (two 16-float AVX-512
 #else
 constexpr int64_t NR = 16;    // columns of the micro-tile (two 8-float AVX registers)
 #endif
-constexpr int64_t KC = 256;   // depth of one packed slice
+constexpr int64_t KC = 512;   // depth of one packed slice (deep: C's tile is loaded and stored once per slice)
 constexpr int64_t MC = 96;    // rows of A packed at once (a multiple of MR)
 constexpr int64_t NC = 2048;  // columns of B packed at once (a multiple of NR)
 
@@ -110,6 +111,12 @@ void pack_b_panel(const float* B, bool trans, int64_t ldb, int64_t p0, int64_t k
 void micro_kernel(int64_t kc, const float* a, const float* b, float* C, int64_t ldc, int64_t rows, int64_t cols,
                   bool overwrite) {
     alignas(64) float acc[MR * NR];
+#if defined(BAYUN_GEMM_AVX2)
+    // C's tile is read only after the k loop; ask for its rows now, so they arrive while the FMAs run
+    // (C is often a large, cold activation: without this each tile ends with a wait on memory).
+    for (int64_t i = 0; i < rows; ++i)
+        for (int64_t j = 0; j < cols; j += 16) _mm_prefetch(reinterpret_cast<const char*>(C + i * ldc + j), _MM_HINT_T0);
+#endif
 #if defined(BAYUN_GEMM_AVX512)
     // The same tile as the AVX2 version below, with 16-float registers: MR rows x 2 registers of C. The
     // loops over i have a constant trip count; the compiler unrolls them and keeps c in registers.
