@@ -15,16 +15,20 @@ namespace bayun {
 // ---- the buffer pool ---------------------------------------------------------------------------------------
 namespace {
 // A training step allocates the same sizes every time, so the buffers the last step freed serve the next one
-// without asking the system. A request the pool cannot serve means the shapes have changed (a decode
-// step without the KV cache grows the window by one position; evaluation follows training): then the idle
-// buffers are probably stale, and beyond `flush_above` idle bytes they all go back to the system, so
-// memory tracks what the current work needs instead of every size ever seen.
+// without asking the system. A request the pool cannot serve may mean the shapes have changed for good (a
+// decode step without the KV cache grows the window by one position): then the idle buffers are probably
+// stale. The pool lets them go on such a miss once it holds more idle memory than the program has ever had
+// in use at once (and more than `flush_above`), so memory tracks what the work needs instead of every size
+// ever seen. Training never gets there (its idle buffers are its own activations, waiting for the next step);
+// giving them back on every miss would make each step fault its pages in again (5% of a step on M).
 struct BufferPool {
     std::mutex mutex;
     std::unordered_map<size_t, std::vector<void*>> free_by_size;
-    size_t held = 0;
+    size_t held = 0;         // idle bytes, waiting to be reused
+    size_t in_use = 0;       // bytes handed out and not yet released
+    size_t peak_in_use = 0;  // the most ever handed out at once
     static constexpr size_t max_held = size_t{2} << 30;     // never hold more than 2 GiB idle
-    static constexpr size_t flush_above = size_t{64} << 20;  // on a miss, keep at most 64 MiB idle
+    static constexpr size_t flush_above = size_t{64} << 20;  // after a miss: at most this, or peak_in_use if larger
 
     void release_all() {
         for (auto& [bytes, buffers] : free_by_size)
@@ -49,6 +53,8 @@ void* buffer_allocate(size_t bytes) {
     if (pooling) {
         BufferPool& p = pool();
         std::lock_guard lock(p.mutex);
+        p.in_use += bytes;
+        p.peak_in_use = std::max(p.peak_in_use, p.in_use);
         auto it = p.free_by_size.find(bytes);
         if (it != p.free_by_size.end() && !it->second.empty()) {
             void* buffer = it->second.back();
@@ -56,7 +62,7 @@ void* buffer_allocate(size_t bytes) {
             p.held -= bytes;
             return buffer;
         }
-        if (p.held > BufferPool::flush_above) p.release_all();
+        if (p.held > std::max(BufferPool::flush_above, p.peak_in_use)) p.release_all();
     }
     return ::operator new(bytes, std::align_val_t{64});  // 64-byte aligned: whole cache lines, AVX friendly
 }
@@ -66,6 +72,7 @@ void buffer_release(void* buffer, size_t bytes) {
     if (pooling) {
         BufferPool& p = pool();
         std::lock_guard lock(p.mutex);
+        p.in_use -= bytes;
         if (p.held + bytes <= BufferPool::max_held) {
             p.free_by_size[bytes].push_back(buffer);
             p.held += bytes;
@@ -79,6 +86,18 @@ int64_t buffer_pool_bytes() {
     BufferPool& p = pool();
     std::lock_guard lock(p.mutex);
     return static_cast<int64_t>(p.held);
+}
+
+int64_t buffer_peak_bytes() {
+    BufferPool& p = pool();
+    std::lock_guard lock(p.mutex);
+    return static_cast<int64_t>(p.peak_in_use);
+}
+
+void buffer_pool_trim() {
+    BufferPool& p = pool();
+    std::lock_guard lock(p.mutex);
+    p.release_all();
 }
 
 std::string shape_str(const Shape& shape) {

@@ -34,6 +34,8 @@ struct Node;
 void* buffer_allocate(size_t bytes);
 void buffer_release(void* p, size_t bytes);
 int64_t buffer_pool_bytes();  // bytes held for reuse
+int64_t buffer_peak_bytes();  // the most tensor bytes ever in use at once
+void buffer_pool_trim();      // gives every idle buffer back to the system
 
 // An allocator that takes memory from that pool and leaves new floats uninitialised: every op writes its
 // whole output, so zero-filling each fresh buffer first would only cost memory bandwidth.
