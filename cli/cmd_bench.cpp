@@ -100,6 +100,7 @@ int run_bench(const Args& args) {
         ("threads", po::value<int>()->default_value(0), "threads (0: one per physical core)")
         ("steps", po::value<int>()->default_value(10), "timed training steps per shape")
         ("tokens", po::value<std::vector<int64_t>>()->multitoken(), "new tokens per decode run (default: 64 256 1024)")
+        ("cache", po::value<std::string>()->default_value("both"), "decode with the KV cache: on | off | both")
         ("reference", "use the plain reference kernels");
     po::positional_options_description positional;
     positional.add("what", 1);
@@ -111,6 +112,9 @@ int run_bench(const Args& args) {
     set_num_threads(vm["threads"].as<int>());
     set_reference_kernels(vm.count("reference") > 0);
     const int threads = num_threads();
+    const std::string cache_mode = vm["cache"].as<std::string>();
+    if (cache_mode != "on" && cache_mode != "off" && cache_mode != "both")
+        fail("bench", "--cache expects on, off or both, found '{}'", cache_mode);
     std::vector<std::string> wanted = vm.count("shape") ? vm["shape"].as<std::vector<std::string>>()
                                                         : std::vector<std::string>{"S", "M"};
     const auto selected = [&] {
@@ -172,6 +176,7 @@ int run_bench(const Args& args) {
             nn::GPT model(c, 1);
             for (int64_t n : lengths) {
                 for (bool cache : {true, false}) {
+                    if (cache_mode != "both" && cache != (cache_mode == "on")) continue;
                     // Cached decodes are short and the host is noisy: one untimed warm-up run, then the median
                     // of five. Uncached decodes take long enough (seconds) to time once.
                     const int warmup = cache ? 1 : 0, repeats = cache ? 5 : 1;
