@@ -245,9 +245,9 @@ inline void add_dots8(const float* a, const float* B, int64_t ldb, int64_t K, fl
 // which for one row would cost as much as the product itself. Threads split the output columns.
 void gemv_rows(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, bool trans_b,
                float* C, int64_t ldc) {
-#pragma omp parallel for schedule(static) if (N * K >= (int64_t{1} << 14))
-    for (int64_t j0 = 0; j0 < N; j0 += 64) {
-        const int64_t j1 = std::min(j0 + 64, N);
+    const int64_t panels = (N + 63) / 64;
+    parallel_for(panels, N * K >= (int64_t{1} << 14), [&](int64_t panel) {
+        const int64_t j0 = panel * 64, j1 = std::min(j0 + 64, N);
         for (int64_t i = 0; i < M; ++i) {
             const float* a = A + i * lda;
             float* c = C + i * ldc;
@@ -265,7 +265,7 @@ void gemv_rows(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, con
                 }
             }
         }
-    }
+    });
 }
 
 }  // namespace
@@ -288,16 +288,24 @@ void gemm_fast(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, boo
     const int64_t nc_max = std::min(NC, (N + NR - 1) / NR * NR);
     b_pack.resize(static_cast<size_t>(KC * nc_max));
     float* bp = b_pack.data();
-    const bool parallel = M * N * K >= (int64_t{1} << 18);
+    const bool parallel = M * N * K >= (int64_t{1} << 18) && num_threads() > 1;
 
-#pragma omp parallel if (parallel)
-    {
+    // The work of thread `thread` of `threads`: each loop below gives it a contiguous share of the
+    // iterations, and the threads meet at a barrier after each. With one thread this runs outside any OpenMP
+    // region (a small product does not pay for waking the team, and a gemm called inside another
+    // parallel loop stays out of that loop's team).
+    const auto run = [&](int64_t thread, int64_t threads) {
+        const auto share = [&](int64_t n) {  // [begin, end) of this thread's iterations of a 0..n loop
+            return std::pair{thread * n / threads, (thread + 1) * n / threads};
+        };
+        const auto barrier = [&] {
+            if (threads > 1) {
+#pragma omp barrier
+            }
+        };
         const int64_t tiles = (M + MR - 1) / MR;  // MR-row tiles of C
         int64_t blocks = (tiles + MC / MR - 1) / (MC / MR);
-#ifdef _OPENMP
-        const int64_t threads = omp_get_num_threads();
         blocks = std::min(tiles, (blocks + threads - 1) / threads * threads);
-#endif
         static thread_local std::vector<float> a_pack;
         a_pack.resize(static_cast<size_t>(MC * KC));
         for (int64_t j0 = 0; j0 < N; j0 += NC) {
@@ -305,14 +313,15 @@ void gemm_fast(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, boo
             for (int64_t p0 = 0; p0 < K; p0 += KC) {
                 const int64_t kc = std::min(KC, K - p0);
                 // Pack B's slice, one NR-wide panel per iteration, shared by all threads.
-#pragma omp for schedule(static)
-                for (int64_t j = 0; j < nc; j += NR)
+                const auto [panel_begin, panel_end] = share((nc + NR - 1) / NR);
+                for (int64_t j = panel_begin * NR; j < panel_end * NR; j += NR)
                     pack_b_panel(B, trans_b, ldb, p0, kc, j0 + j, std::min(NR, nc - j), bp + j * kc);
+                barrier();
                 // Each thread takes blocks of at most MC rows of C: it packs its A block and runs the
                 // micro-kernels. The blocks are as equal as whole MR-row tiles allow, and there are a
                 // multiple of the thread count of them, so no thread waits long for another at the end.
-#pragma omp for schedule(static)
-                for (int64_t block = 0; block < blocks; ++block) {
+                const auto [block_begin, block_end] = share(blocks);
+                for (int64_t block = block_begin; block < block_end; ++block) {
                     const int64_t i0 = block * tiles / blocks * MR;
                     const int64_t mc = std::min((block + 1) * tiles / blocks * MR, M) - i0;
                     pack_a(A, trans_a, lda, i0, mc, p0, kc, a_pack.data());
@@ -321,9 +330,18 @@ void gemm_fast(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, boo
                             micro_kernel(kc, a_pack.data() + i * kc, bp + j * kc, C + (i0 + i) * ldc + j0 + j, ldc,
                                          std::min(MR, mc - i), std::min(NR, nc - j), p0 == 0 && !accumulate);
                 }
+                barrier();  // every block is done with this B slice before the next one is packed over it
             }
         }
+    };
+#ifdef _OPENMP
+    if (parallel) {
+#pragma omp parallel
+        run(omp_get_thread_num(), omp_get_num_threads());
+        return;
     }
+#endif
+    run(0, 1);
 }
 
 }  // namespace bayun

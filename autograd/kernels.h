@@ -29,6 +29,20 @@ void set_num_threads(int n);
 int physical_cores();  // cores (not hyperthreads) this process may use, from /sys; at least 1
 int num_threads();
 
+// Runs body(i) for every i in [0, n). When `parallel` (and there is more than one thread), OpenMP's threads
+// share the range in equal contiguous blocks; otherwise it is a plain loop on this thread that never enters
+// OpenMP. An OpenMP region costs a few microseconds even on one thread (libgomp wakes its team with a
+// futex system call), and a decode step, which is all small ops, would pay that about 100 times.
+template <typename Body>
+void parallel_for(int64_t n, bool parallel, Body&& body) {
+    if (parallel && n > 1 && num_threads() > 1) {
+#pragma omp parallel for schedule(static)
+        for (int64_t i = 0; i < n; ++i) body(i);
+    } else {
+        for (int64_t i = 0; i < n; ++i) body(i);
+    }
+}
+
 // C (M x N) = op(A) op(B) (+ C when accumulate), all row-major and contiguous.
 // op(A) is M x K: A is stored M x K, or K x M when trans_a. op(B) is K x N: B is K x N, or N x K when trans_b.
 void gemm(int64_t M, int64_t N, int64_t K, const float* A, bool trans_a, const float* B, bool trans_b, float* C,

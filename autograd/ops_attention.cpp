@@ -86,9 +86,7 @@ void weighted_values(const AttentionShape& s, const HeadSlices& head, const floa
 // Runs body(i) for i in [0, n) over threads when there is enough work, each i owning its outputs.
 template <typename Body>
 void for_each_head(int64_t n, int64_t work_per_head, Body body) {
-    const bool parallel = !reference_kernels() && n > 1 && n * work_per_head >= (int64_t{1} << 15);
-#pragma omp parallel for schedule(static) if (parallel)
-    for (int64_t i = 0; i < n; ++i) body(i);
+    parallel_for(n, !reference_kernels() && n * work_per_head >= (int64_t{1} << 15), body);
 }
 
 struct AttentionNode : Node {

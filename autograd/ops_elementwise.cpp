@@ -57,13 +57,12 @@ inline float apply(BinaryOp op, float a, float b) {
 void binary_forward(BinaryOp op, const float* a, int64_t na, const float* b, int64_t nb, float* out, int64_t n) {
     const int64_t inner = std::min(na, nb);
     const int64_t outer = inner == 0 ? 0 : n / inner;
-#pragma omp parallel for schedule(static) if (go_parallel(n))
-    for (int64_t o = 0; o < outer; ++o) {
+    parallel_for(outer, go_parallel(n), [&](int64_t o) {
         const float* ai = a + (na == n ? o * inner : 0);
         const float* bi = b + (nb == n ? o * inner : 0);
         float* oi = out + o * inner;
         for (int64_t i = 0; i < inner; ++i) oi[i] = apply(op, ai[i], bi[i]);
-    }
+    });
 }
 
 // Backward, one line per input:
@@ -95,8 +94,7 @@ void binary_backward(const float* a, int64_t na, const float* b, int64_t nb, con
     const bool a_full = na == n, b_full = nb == n;
     float* da_full = a_full ? da : nullptr;
     float* db_full = b_full ? db : nullptr;
-#pragma omp parallel for schedule(static) if (go_parallel(n))
-    for (int64_t o = 0; o < outer; ++o) {
+    parallel_for(outer, go_parallel(n), [&](int64_t o) {
         const float* ao = a + (a_full ? o * inner : 0);
         const float* bo = b + (b_full ? o * inner : 0);
         const float* d = dout + o * inner;
@@ -104,7 +102,7 @@ void binary_backward(const float* a, int64_t na, const float* b, int64_t nb, con
             for (int64_t i = 0; i < inner; ++i) da_full[o * inner + i] += grad_a<op>(d[i], ao[i], bo[i]);
         if (db_full)
             for (int64_t i = 0; i < inner; ++i) db_full[o * inner + i] += grad_b<op>(d[i], ao[i], bo[i]);
-    }
+    });
     for (int64_t o = 0; o < outer; ++o) {
         const float* ao = a + (a_full ? o * inner : 0);
         const float* bo = b + (b_full ? o * inner : 0);
@@ -199,8 +197,7 @@ struct UnaryNode : Node {
         const float* yv = y.data();
         const float* d = dout.data();
         const int64_t n = dout.numel();
-#pragma omp parallel for schedule(static) if (go_parallel(n))
-        for (int64_t i = 0; i < n; ++i) dx[i] += d[i] * unary_derivative(kind, x[i], yv[i], scalar);
+        parallel_for(n, go_parallel(n), [&](int64_t i) { dx[i] += d[i] * unary_derivative(kind, x[i], yv[i], scalar); });
     }
 };
 
@@ -209,8 +206,7 @@ Tensor unary(UnaryOp op, const Tensor& x, float s = 0.0f) {
     const float* xv = x.data();
     float* y = out.data();
     const int64_t n = x.numel();
-#pragma omp parallel for schedule(static) if (go_parallel(n))
-    for (int64_t i = 0; i < n; ++i) y[i] = unary_value(op, xv[i], s);
+    parallel_for(n, go_parallel(n), [&](int64_t i) { y[i] = unary_value(op, xv[i], s); });
     if (needs_graph({x})) attach(out, std::make_shared<UnaryNode>(op, x, s, out));
     return out;
 }
@@ -236,11 +232,10 @@ struct GeluNode : Node {
         const float* tv = t.data();
         const float* d = dout.data();
         const int64_t n = dout.numel();
-#pragma omp parallel for schedule(static) if (go_parallel(n))
-        for (int64_t i = 0; i < n; ++i) {
+        parallel_for(n, go_parallel(n), [&](int64_t i) {
             const float xi = x[i], ti = tv[i];
             dx[i] += d[i] * (0.5f * (1.0f + ti) + 0.5f * xi * (1.0f - ti * ti) * gelu_k * (1.0f + 3.0f * gelu_c * xi * xi));
-        }
+        });
     }
 };
 
@@ -254,9 +249,8 @@ Tensor gelu(const Tensor& x) {
     float* tv = t.data();
     const int64_t n = x.numel();
     const int64_t chunk = 1024;  // threads take chunks; inside one, 8 at a time with AVX2, then the rest
-#pragma omp parallel for schedule(static) if (go_parallel(n))
-    for (int64_t i0 = 0; i0 < n; i0 += chunk) {
-        const int64_t i1 = std::min(n, i0 + chunk);
+    parallel_for((n + chunk - 1) / chunk, go_parallel(n), [&](int64_t chunk_index) {
+        const int64_t i0 = chunk_index * chunk, i1 = std::min(n, i0 + chunk);
         int64_t i = i0;
 #ifdef BAYUN_VEC_MATH_AVX2
         for (; !reference_kernels() && i + 8 <= i1; i += 8) {
@@ -275,7 +269,7 @@ Tensor gelu(const Tensor& x) {
             tv[i] = fast_tanh(gelu_k * (xi + gelu_c * xi * xi * xi));
             y[i] = 0.5f * xi * (1.0f + tv[i]);
         }
-    }
+    });
     if (needs_graph({x})) attach(out, std::make_shared<GeluNode>(x, t));
     return out;
 }

@@ -33,8 +33,7 @@ struct LayerNormNode : Node {
         float* db = dinput(2);
         // dx rows are independent: threads own rows. dweight and dbias sum over rows: done serially after.
         if (dx) {
-#pragma omp parallel for schedule(static) if (!reference_kernels() && rows * C > 16384)
-            for (int64_t r = 0; r < rows; ++r) {
+            parallel_for(rows, !reference_kernels() && rows * C > 16384, [&](int64_t r) {
                 const float* xr = x + r * C;
                 const float* dyr = dy + r * C;
                 const float m = mean.data()[r], s = rstd.data()[r];
@@ -50,7 +49,7 @@ struct LayerNormNode : Node {
                     const float norm = (xr[c] - m) * s;
                     dx[r * C + c] += s * (dyr[c] * w[c] - g_mean - norm * g_norm_mean);
                 }
-            }
+            });
         }
         if (dw || db) {
             for (int64_t r = 0; r < rows; ++r) {
@@ -84,8 +83,7 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, flo
     const float* w = weight.data();
     const float* b = bias.data();
     float* y = out.data();
-#pragma omp parallel for schedule(static) if (!reference_kernels() && rows * C > 16384)
-    for (int64_t r = 0; r < rows; ++r) {
+    parallel_for(rows, !reference_kernels() && rows * C > 16384, [&](int64_t r) {
         const float* xr = xv + r * C;
         float m = 0.0f;
         for (int64_t c = 0; c < C; ++c) m += xr[c];
@@ -97,7 +95,7 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, flo
         for (int64_t c = 0; c < C; ++c) y[r * C + c] = (xr[c] - m) * s * w[c] + b[c];
         mean.data()[r] = m;
         rstd.data()[r] = s;
-    }
+    });
     if (needs_graph({x, weight, bias}))
         attach(out, std::make_shared<LayerNormNode>(x, weight, bias, mean, rstd, rows, C));
     return out;

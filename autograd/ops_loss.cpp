@@ -27,11 +27,10 @@ struct CrossEntropyNode : Node {
         const int64_t V = probs.numel() / std::max<int64_t>(rows, 1);
         const float scale = dout.item() / static_cast<float>(counted);
         const float* p = probs.data();
-#pragma omp parallel for schedule(static) if (!reference_kernels() && rows * V > 16384)
-        for (int64_t r = 0; r < rows; ++r) {
-            if (targets[r] == ignore_index) continue;
+        parallel_for(rows, !reference_kernels() && rows * V > 16384, [&](int64_t r) {
+            if (targets[r] == ignore_index) return;
             for (int64_t j = 0; j < V; ++j) dx[r * V + j] += scale * (p[r * V + j] - (j == targets[r] ? 1.0f : 0.0f));
-        }
+        });
     }
 };
 
@@ -54,8 +53,7 @@ Tensor cross_entropy(const Tensor& logits, std::span<const int32_t> targets) {
     const float* x = logits.data();
     float* p = probs.data();
     std::vector<double> row_loss(rows, 0.0);
-#pragma omp parallel for schedule(static) if (!reference_kernels() && rows * V > 16384)
-    for (int64_t r = 0; r < rows; ++r) {
+    parallel_for(rows, !reference_kernels() && rows * V > 16384, [&](int64_t r) {
         const float* xr = x + r * V;
         float max = xr[0];
         for (int64_t j = 1; j < V; ++j) max = std::max(max, xr[j]);
@@ -63,7 +61,7 @@ Tensor cross_entropy(const Tensor& logits, std::span<const int32_t> targets) {
         const float inv = 1.0f / total;
         for (int64_t j = 0; j < V; ++j) p[r * V + j] *= inv;
         if (targets[r] != ignore_index) row_loss[r] = std::log(total) + max - xr[targets[r]];
-    }
+    });
     double total_loss = 0.0;
     for (double l : row_loss) total_loss += l;
     Tensor loss = Tensor::scalar(counted ? static_cast<float>(total_loss / counted) : 0.0f);

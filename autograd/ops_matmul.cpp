@@ -62,14 +62,13 @@ struct MatmulNode : Node {
             return;
         }
         // Attention: many small products, one per (batch, head); threads take whole products.
-#pragma omp parallel for schedule(static) if (batch_in_parallel(p))
-        for (int64_t i = 0; i < p.batch; ++i) {
+        parallel_for(p.batch, batch_in_parallel(p), [&](int64_t i) {
             const float* ai = a + i * p.M * p.K;
             const float* bi = b + i * p.K * p.N;
             const float* di = d + i * p.M * p.N;
             if (da) gemm(p.M, p.K, p.N, di, false, bi, true, da + i * p.M * p.K, true);
             if (db) gemm(p.K, p.N, p.M, ai, true, di, false, db + i * p.K * p.N, true);
-        }
+        });
     }
 };
 
@@ -100,10 +99,10 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     if (!p.batched_b) {
         gemm(p.batch * p.M, p.N, p.K, a.data(), false, b.data(), false, out.data(), false);
     } else {
-#pragma omp parallel for schedule(static) if (batch_in_parallel(p))
-        for (int64_t i = 0; i < p.batch; ++i)
+        parallel_for(p.batch, batch_in_parallel(p), [&](int64_t i) {
             gemm(p.M, p.N, p.K, a.data() + i * p.M * p.K, false, b.data() + i * p.K * p.N, false,
                  out.data() + i * p.M * p.N, false);
+        });
     }
     if (needs_graph({a, b})) attach(out, std::make_shared<MatmulNode>(a, b, p));
     return out;

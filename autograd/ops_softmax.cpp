@@ -24,8 +24,7 @@ inline int64_t visible(bool causal, int64_t r, int64_t rows_per_matrix, int64_t 
 
 void softmax_rows(const float* x, float* y, int64_t rows, int64_t cols, int64_t rows_per_matrix, bool causal,
                   bool log_form) {
-#pragma omp parallel for schedule(static) if (!reference_kernels() && rows * cols > 16384)
-    for (int64_t r = 0; r < rows; ++r) {
+    parallel_for(rows, !reference_kernels() && rows * cols > 16384, [&](int64_t r) {
         const float* xr = x + r * cols;
         float* yr = y + r * cols;
         const int64_t n = visible(causal, r, rows_per_matrix, cols);
@@ -40,7 +39,7 @@ void softmax_rows(const float* x, float* y, int64_t rows, int64_t cols, int64_t 
             for (int64_t j = 0; j < n; ++j) yr[j] *= inv;
         }
         for (int64_t j = n; j < cols; ++j) yr[j] = 0.0f;  // masked: the future gets no weight
-    }
+    });
 }
 
 struct SoftmaxNode : Node {
@@ -55,8 +54,7 @@ struct SoftmaxNode : Node {
         if (!dx) return;
         const float* yv = y.data();
         const float* d = dout.data();
-#pragma omp parallel for schedule(static) if (!reference_kernels() && rows * cols > 16384)
-        for (int64_t r = 0; r < rows; ++r) {
+        parallel_for(rows, !reference_kernels() && rows * cols > 16384, [&](int64_t r) {
             const float* yr = yv + r * cols;
             const float* dr = d + r * cols;
             float* dxr = dx + r * cols;
@@ -70,7 +68,7 @@ struct SoftmaxNode : Node {
                 for (int64_t j = 0; j < n; ++j) dot += dr[j] * yr[j];
                 for (int64_t j = 0; j < n; ++j) dxr[j] += yr[j] * (dr[j] - dot);
             }
-        }
+        });
     }
 };
 

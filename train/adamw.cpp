@@ -144,15 +144,14 @@ void adamw_update(float* param, const float* grad, float* exp_avg, float* exp_av
     const float one_minus_beta2 = static_cast<float>(1.0 - static_cast<double>(beta2));
     const float step_size = static_cast<float>(lr / bias_correction1);
     const float bias_correction2_sqrt = static_cast<float>(std::sqrt(bias_correction2));
-#pragma omp parallel for schedule(static) if (go_parallel(n))
-    for (int64_t i = 0; i < n; ++i) {
+    parallel_for(n, go_parallel(n), [&](int64_t i) {
         const float g = grad[i];
         param[i] *= decay;                                                          // decoupled weight decay
         exp_avg[i] = std::fma(one_minus_beta1, g, beta1 * exp_avg[i]);             // m: mean of g
         exp_avg_sq[i] = beta2 * exp_avg_sq[i] + one_minus_beta2 * g * g;           // v: mean of g^2
         const float denom = std::sqrt(exp_avg_sq[i]) / bias_correction2_sqrt + eps;  // sqrt(v_hat) + eps
         param[i] -= step_size * exp_avg[i] / denom;                                 // p -= lr * m_hat / denom
-    }
+    });
 }
 
 AdamW::AdamW(std::vector<NamedTensor> params, AdamWOptions options)
@@ -228,12 +227,11 @@ void SgdMomentum::step(float lr) {
         const float wd = decay_[i] ? options_.weight_decay : 0.0f;
         const float momentum = options_.momentum;
         const int64_t n = p.numel();
-#pragma omp parallel for schedule(static) if (go_parallel(n))
-        for (int64_t j = 0; j < n; ++j) {
+        parallel_for(n, go_parallel(n), [&](int64_t j) {
             const float d = grad[j] + wd * param[j];    // L2 penalty folded into the gradient
             buffer[j] = momentum * buffer[j] + d;       // b <- momentum * b + g
             param[j] -= lr * buffer[j];                 // p <- p - lr * b
-        }
+        });
     }
 }
 
