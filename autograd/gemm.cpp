@@ -239,6 +239,36 @@ inline void add_dots8(const float* a, const float* B, int64_t ldb, int64_t K, fl
         c[r] += total[r];
     }
 }
+
+// c[0, 8 V) += sum over k of a[k] * row k of B (rows ldb apart). The 8V partial sums stay in V registers for
+// the whole k loop; accumulating into c in memory instead makes every k wait for the previous k's store.
+template <int V>
+void add_axpys(const float* a, const float* B, int64_t ldb, int64_t K, float* c) {
+    __m256 acc[V];
+    for (int v = 0; v < V; ++v) acc[v] = _mm256_loadu_ps(c + 8 * v);
+    for (int64_t k = 0; k < K; ++k) {
+        const __m256 ak = _mm256_set1_ps(a[k]);
+        for (int v = 0; v < V; ++v) acc[v] = _mm256_fmadd_ps(ak, _mm256_loadu_ps(B + k * ldb + 8 * v), acc[v]);
+    }
+    for (int v = 0; v < V; ++v) _mm256_storeu_ps(c + 8 * v, acc[v]);
+}
+
+// The same for any width up to 64: whole registers first, then the columns left over.
+void add_axpys_upto64(const float* a, const float* B, int64_t ldb, int64_t K, float* c, int64_t width) {
+    switch (width / 8) {
+        case 8: add_axpys<8>(a, B, ldb, K, c); break;
+        case 7: add_axpys<7>(a, B, ldb, K, c); break;
+        case 6: add_axpys<6>(a, B, ldb, K, c); break;
+        case 5: add_axpys<5>(a, B, ldb, K, c); break;
+        case 4: add_axpys<4>(a, B, ldb, K, c); break;
+        case 3: add_axpys<3>(a, B, ldb, K, c); break;
+        case 2: add_axpys<2>(a, B, ldb, K, c); break;
+        case 1: add_axpys<1>(a, B, ldb, K, c); break;
+        default: break;
+    }
+    for (int64_t k = 0; k < K; ++k)
+        for (int64_t j = width / 8 * 8; j < width; ++j) c[j] += a[k] * B[k * ldb + j];
+}
 #endif
 
 // A few rows of op(A) (a decode step computes one position): matrix-vector products without packing,
@@ -258,11 +288,15 @@ void gemv_rows(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, con
 #endif
                 for (; j < j1; ++j) c[j] += dot(a, B + j * ldb, K);
             } else {  // B is (K, N): c += a[k] * row k of B, contiguous in j
+#ifdef BAYUN_GEMM_AVX2
+                add_axpys_upto64(a, B + j0, ldb, K, c + j0, j1 - j0);
+#else
                 for (int64_t k = 0; k < K; ++k) {
                     const float ak = a[k];
                     const float* b = B + k * ldb;
                     for (int64_t j = j0; j < j1; ++j) c[j] += ak * b[j];
                 }
+#endif
             }
         }
     });
@@ -288,7 +322,7 @@ void gemm_fast(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, boo
     const int64_t nc_max = std::min(NC, (N + NR - 1) / NR * NR);
     b_pack.resize(static_cast<size_t>(KC * nc_max));
     float* bp = b_pack.data();
-    const bool parallel = M * N * K >= (int64_t{1} << 18) && num_threads() > 1;
+    const bool parallel = M * N * K >= (int64_t{1} << 18) && can_fork();
 
     // The work of thread `thread` of `threads`: each loop below gives it a contiguous share of the
     // iterations, and the threads meet at a barrier after each. With one thread this runs outside any OpenMP

@@ -69,6 +69,14 @@ int num_threads() {
 #endif
 }
 
+bool can_fork() {
+#ifdef _OPENMP
+    return omp_get_max_threads() > 1 && !omp_in_parallel();
+#else
+    return false;
+#endif
+}
+
 void gemm(int64_t M, int64_t N, int64_t K, const float* A, bool trans_a, const float* B, bool trans_b, float* C,
           bool accumulate) {
     gemm_strided(M, N, K, A, trans_a ? M : K, trans_a, B, trans_b ? K : N, trans_b, C, N, accumulate);

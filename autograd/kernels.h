@@ -28,6 +28,9 @@ private:
 void set_num_threads(int n);
 int physical_cores();  // cores (not hyperthreads) this process may use, from /sys; at least 1
 int num_threads();
+// True when a parallel region here would get more than one thread: there is more than one, and this code
+// is not already running inside a parallel loop (whose threads are all busy).
+bool can_fork();
 
 // Runs body(i) for every i in [0, n). When `parallel` (and there is more than one thread), OpenMP's threads
 // share the range in equal contiguous blocks; otherwise it is a plain loop on this thread that never enters
@@ -35,7 +38,7 @@ int num_threads();
 // futex system call), and a decode step, which is all small ops, would pay that about 100 times.
 template <typename Body>
 void parallel_for(int64_t n, bool parallel, Body&& body) {
-    if (parallel && n > 1 && num_threads() > 1) {
+    if (parallel && n > 1 && can_fork()) {
 #pragma omp parallel for schedule(static)
         for (int64_t i = 0; i < n; ++i) body(i);
     } else {

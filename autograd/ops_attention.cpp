@@ -86,7 +86,7 @@ void weighted_values(const AttentionShape& s, const HeadSlices& head, const floa
 // Runs body(i) for i in [0, n) over threads when there is enough work, each i owning its outputs.
 template <typename Body>
 void for_each_head(int64_t n, int64_t work_per_head, Body body) {
-    parallel_for(n, !reference_kernels() && n * work_per_head >= (int64_t{1} << 15), body);
+    parallel_for(n, !reference_kernels() && n * work_per_head >= (int64_t{1} << 12), body);
 }
 
 struct AttentionNode : Node {

@@ -62,6 +62,7 @@ TEST_CASE("gemm_fast agrees with gemm_reference for all transposes and odd sizes
         {101, 33, 9},                                                         // several row blocks
         {67, 129, 45}, {197, 21, 70},                                         // OpenMP over row blocks
         {1, 203, 131}, {3, 70, 64}, {1, 300, 600},                            // decode: rows of dot products
+        {1, 32, 257}, {2, 24, 100},                                           // decode attention: P V of one head
     }));
     INFO("M " << M << " N " << N << " K " << K << " trans_a " << trans_a << " trans_b " << trans_b << " accumulate "
               << accumulate);
