@@ -355,6 +355,10 @@ TrainResult train(TrainConfig config, const std::string& resume_from) {
             fail("train", "'{}' cannot be resumed: its state.json has no training state (weights only?)", resumed->dir);
         TrainConfig saved = TrainConfig::from_json(resumed->state.at("config"));
         if (config.iters > 0) saved.iters = config.iters;  // a resumed run may be given a new total
+        const int64_t reached = resumed->state.at("step");
+        if (reached >= saved.iters)
+            fail("train", "the checkpoint in '{}' is at step {} and the run ends at step {}: nothing left to train "
+                 "(give --iters N with N > {} to train further)", resumed->dir, reached, saved.iters, reached);
         saved.halt_after_step = config.halt_after_step;
         saved.out_dir = fs::path(resumed->dir).parent_path().string();
         config = saved;

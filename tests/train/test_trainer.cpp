@@ -85,6 +85,13 @@ TEST_CASE("a run stopped and resumed has the same per-step losses as an uninterr
         REQUIRE(joined[i] == whole.step_losses[i]);  // bit for bit
     }
     CHECK(part2.best_val_loss == whole.best_val_loss);
+
+    // Resuming a finished run, or asking for fewer steps than it has done, says so instead of "training".
+    resume.iters = 50;
+    REQUIRE_THROWS_WITH(train(resume, (b / "run").string()),
+                        ContainsSubstring("is at step 100 and the run ends at step 50: nothing left to train"));
+    resume.iters = 0;
+    REQUIRE_THROWS_WITH(train(resume, (b / "run").string()), ContainsSubstring("give --iters N with N > 100"));
 }
 
 TEST_CASE("bad training settings give clear errors and write nothing", "[train][errors]") {
