@@ -1,6 +1,7 @@
 // Tensor handle: factories, element access, gradient buffers, printing, and grad mode.
 #include "autograd/tensor.h"
 
+#include "autograd/kernels.h"
 #include "autograd/node.h"
 #include "autograd/rng.h"
 
@@ -267,7 +268,12 @@ float* Tensor::grad_data() {
     TensorImpl& impl = checked();
     if (!impl.grad) {
         impl.grad = std::make_shared<Storage>();
-        impl.grad->values.assign(impl.storage->values.size(), 0.0f);
+        FloatBuffer& g = impl.grad->values;
+        g.resize(impl.storage->values.size());  // uninitialised, then zeroed: by all threads when it is large
+        const int64_t n = static_cast<int64_t>(g.size()), chunk = int64_t{1} << 15;
+        parallel_for((n + chunk - 1) / chunk, n >= 4 * chunk, [&](int64_t c) {
+            std::fill(g.begin() + c * chunk, g.begin() + std::min(n, (c + 1) * chunk), 0.0f);
+        });
     }
     return impl.grad->values.data();
 }
