@@ -5,6 +5,7 @@
 // and in tests that assert both paths agree.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 
 namespace bayun {
@@ -44,6 +45,16 @@ void parallel_for(int64_t n, bool parallel, Body&& body) {
     } else {
         for (int64_t i = 0; i < n; ++i) body(i);
     }
+}
+
+// Runs body(c0, c1) on column ranges that split [0, cols) between the threads (one range when not
+// `parallel`). It is for sums over rows into one total per column (bias and layer-norm gradients): each
+// thread owns its columns and adds the rows in order, so the totals are the same, bit for bit, with any
+// number of threads.
+template <typename Body>
+void parallel_columns(int64_t cols, bool parallel, Body&& body) {
+    const int64_t parts = parallel && cols > 1 && can_fork() ? std::min<int64_t>(num_threads(), cols) : 1;
+    parallel_for(parts, parts > 1, [&](int64_t p) { body(p * cols / parts, (p + 1) * cols / parts); });
 }
 
 // C (M x N) = op(A) op(B) (+ C when accumulate), all row-major and contiguous.

@@ -85,7 +85,8 @@ float grad_b(float d, [[maybe_unused]] float a, [[maybe_unused]] float b) {
 }
 
 // A full-size operand gets one gradient element per output element: threads split the rows. The broadcast
-// operand (a bias, say) sums its gradient over the `outer` repeats, in order, on one thread.
+// operand (a bias, say) sums its gradient over the `outer` repeats: threads own its elements and add the
+// repeats in order (the same sums, bit for bit, with any number of threads).
 template <BinaryOp op>
 void binary_backward(const float* a, int64_t na, const float* b, int64_t nb, const float* dout, int64_t n,
                      float* da, float* db) {
@@ -103,15 +104,18 @@ void binary_backward(const float* a, int64_t na, const float* b, int64_t nb, con
         if (db_full)
             for (int64_t i = 0; i < inner; ++i) db_full[o * inner + i] += grad_b<op>(d[i], ao[i], bo[i]);
     });
-    for (int64_t o = 0; o < outer; ++o) {
-        const float* ao = a + (a_full ? o * inner : 0);
-        const float* bo = b + (b_full ? o * inner : 0);
-        const float* d = dout + o * inner;
-        if (da && !a_full)
-            for (int64_t i = 0; i < inner; ++i) da[i] += grad_a<op>(d[i], ao[i], bo[i]);
-        if (db && !b_full)
-            for (int64_t i = 0; i < inner; ++i) db[i] += grad_b<op>(d[i], ao[i], bo[i]);
-    }
+    if (!(da && !a_full) && !(db && !b_full)) return;
+    parallel_columns(inner, go_parallel(n), [&](int64_t i0, int64_t i1) {
+        for (int64_t o = 0; o < outer; ++o) {
+            const float* ao = a + (a_full ? o * inner : 0);
+            const float* bo = b + (b_full ? o * inner : 0);
+            const float* d = dout + o * inner;
+            if (da && !a_full)
+                for (int64_t i = i0; i < i1; ++i) da[i] += grad_a<op>(d[i], ao[i], bo[i]);
+            if (db && !b_full)
+                for (int64_t i = i0; i < i1; ++i) db[i] += grad_b<op>(d[i], ao[i], bo[i]);
+        }
+    });
 }
 
 void binary_backward(BinaryOp op, const float* a, int64_t na, const float* b, int64_t nb, const float* dout,

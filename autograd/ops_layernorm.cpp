@@ -31,7 +31,7 @@ struct LayerNormNode : Node {
         float* dx = dinput(0);
         float* dw = dinput(1);
         float* db = dinput(2);
-        // dx rows are independent: threads own rows. dweight and dbias sum over rows: done serially after.
+        // dx rows are independent: threads own rows. dweight and dbias sum over rows: threads own columns.
         if (dx) {
             parallel_for(rows, !reference_kernels() && rows * C > 16384, [&](int64_t r) {
                 const float* xr = x + r * C;
@@ -52,13 +52,15 @@ struct LayerNormNode : Node {
             });
         }
         if (dw || db) {
-            for (int64_t r = 0; r < rows; ++r) {
-                const float m = mean.data()[r], s = rstd.data()[r];
-                for (int64_t c = 0; c < C; ++c) {
-                    if (dw) dw[c] += dy[r * C + c] * (x[r * C + c] - m) * s;
-                    if (db) db[c] += dy[r * C + c];
+            parallel_columns(C, !reference_kernels() && rows * C > 16384, [&](int64_t c0, int64_t c1) {
+                for (int64_t r = 0; r < rows; ++r) {
+                    const float m = mean.data()[r], s = rstd.data()[r];
+                    for (int64_t c = c0; c < c1; ++c) {
+                        if (dw) dw[c] += dy[r * C + c] * (x[r * C + c] - m) * s;
+                        if (db) db[c] += dy[r * C + c];
+                    }
                 }
-            }
+            });
         }
     }
 };

@@ -84,9 +84,11 @@ struct LinearNode : Node {
         if (float* dx = dinput(0)) gemm(rows, in, out, dy, false, w, false, dx, true);  // dx += dy W
         if (float* dw = dinput(1)) gemm(out, in, rows, dy, true, x, false, dw, true);   // dW += dy^T x
         if (inputs.size() == 3) {
-            if (float* dbias = dinput(2))  // dbias += sum over rows of dy
-                for (int64_t r = 0; r < rows; ++r)
-                    for (int64_t o = 0; o < out; ++o) dbias[o] += dy[r * out + o];
+            if (float* dbias = dinput(2))  // dbias += sum over rows of dy (threads own columns)
+                parallel_columns(out, !reference_kernels() && rows * out > 16384, [&](int64_t o0, int64_t o1) {
+                    for (int64_t r = 0; r < rows; ++r)
+                        for (int64_t o = o0; o < o1; ++o) dbias[o] += dy[r * out + o];
+                });
         }
     }
 };

@@ -190,3 +190,28 @@ TEST_CASE("threads default to one per physical core; an explicit count overrides
     CHECK(num_threads() == 3);
     set_num_threads(before);
 }
+
+TEST_CASE("gradients summed over rows (bias, layer norm, broadcast add) are bit for bit the same on 1 and 2 threads",
+          "[autograd][kernels]") {
+    // Threads own columns and add the rows in order, so the thread count must not change a single bit.
+    const int64_t rows = 300, C = 96;  // rows * C above the threshold where the threads share the work
+    const std::vector<Tensor> inputs{test::away_from_zero({rows, C}, 61), test::away_from_zero({C, C}, 62),
+                                     test::away_from_zero({C}, 63), test::away_from_zero({C}, 64),
+                                     test::away_from_zero({C}, 65), test::away_from_zero({C}, 66)};
+    const test::OpFn f = [](const std::vector<Tensor>& in) {
+        Tensor h = linear(in[0], in[1], in[2]);         // bias gradient: a sum over rows
+        h = layer_norm(h, in[3], in[4], 1e-5f);         // weight and bias gradients: sums over rows
+        return add(h, in[5]);                           // broadcast operand: a sum over rows
+    };
+    const int before = num_threads();
+    set_num_threads(1);
+    const test::ForwardBackward one = test::forward_backward(f, inputs);
+    set_num_threads(2);
+    const test::ForwardBackward two = test::forward_backward(f, inputs);
+    set_num_threads(before);
+    for (size_t i = 0; i < inputs.size(); ++i) {
+        INFO("input " << i);
+        REQUIRE(two.grads[i].defined());
+        CHECK(std::equal(one.grads[i].values().begin(), one.grads[i].values().end(), two.grads[i].values().begin()));
+    }
+}
