@@ -33,6 +33,10 @@ int num_threads();
 // is not already running inside a parallel loop (whose threads are all busy).
 bool can_fork();
 
+// Whether an elementwise loop over n values is worth the threads: below 32K values, waking them costs more
+// than they save. The reference kernels always stay on one thread.
+inline bool go_parallel(int64_t n) { return !reference_kernels() && n >= (int64_t{1} << 15); }
+
 // Runs body(i) for every i in [0, n). When `parallel` (and there is more than one thread), OpenMP's threads
 // share the range in equal contiguous blocks; otherwise it is a plain loop on this thread that never enters
 // OpenMP. An OpenMP region costs a few microseconds even on one thread (libgomp wakes its team with a

@@ -15,9 +15,6 @@ namespace bayun {
 
 namespace {
 
-constexpr int64_t parallel_threshold = 1 << 15;  // below this, threads cost more than they save
-bool go_parallel(int64_t n) { return !reference_kernels() && n >= parallel_threshold; }
-
 // ---- binary ops with broadcasting -------------------------------------------------------------------------
 // The smaller operand (s elements) repeats every s elements of the output (n elements): element i of the
 // output reads a[i % na] and b[i % nb]. We loop as `outer` repeats of an `inner` block to avoid the modulo.

@@ -11,9 +11,6 @@ namespace bayun {
 
 namespace {
 
-constexpr int64_t parallel_threshold = 1 << 15;  // below this, threads cost more than they save
-bool go_parallel(int64_t n) { return !reference_kernels() && n >= parallel_threshold; }
-
 std::string with_commas(int64_t n) {
     std::string digits = std::to_string(n), out;
     for (size_t i = 0; i < digits.size(); ++i) {

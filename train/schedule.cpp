@@ -51,7 +51,7 @@ float clip_grad_norm(const std::vector<NamedTensor>& params, float max_norm) {
             Tensor g = p.tensor.grad();
             float* d = g.data();
             const int64_t n = g.numel();
-            parallel_for(n, !reference_kernels() && n >= (1 << 15), [&](int64_t i) { d[i] *= scale; });
+            parallel_for(n, go_parallel(n), [&](int64_t i) { d[i] *= scale; });
         }
     }
     return static_cast<float>(norm);
