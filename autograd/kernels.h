@@ -57,8 +57,8 @@ void parallel_for(int64_t n, bool parallel, Body&& body) {
 // number of threads.
 template <typename Body>
 void parallel_columns(int64_t cols, bool parallel, Body&& body) {
-    const int64_t parts = parallel && cols > 1 && can_fork() ? std::min<int64_t>(num_threads(), cols) : 1;
-    parallel_for(parts, parts > 1, [&](int64_t p) { body(p * cols / parts, (p + 1) * cols / parts); });
+    const int64_t parts = parallel ? std::min<int64_t>(num_threads(), cols) : 1;
+    parallel_for(parts, parallel, [&](int64_t p) { body(p * cols / parts, (p + 1) * cols / parts); });
 }
 
 // C (M x N) = op(A) op(B) (+ C when accumulate), all row-major and contiguous.

@@ -92,6 +92,8 @@ void binary_backward(const float* a, int64_t na, const float* b, int64_t nb, con
     const bool a_full = na == n, b_full = nb == n;
     float* da_full = a_full ? da : nullptr;
     float* db_full = b_full ? db : nullptr;
+    float* da_broadcast = a_full ? nullptr : da;
+    float* db_broadcast = b_full ? nullptr : db;
     parallel_for(outer, go_parallel(n), [&](int64_t o) {
         const float* ao = a + (a_full ? o * inner : 0);
         const float* bo = b + (b_full ? o * inner : 0);
@@ -101,16 +103,16 @@ void binary_backward(const float* a, int64_t na, const float* b, int64_t nb, con
         if (db_full)
             for (int64_t i = 0; i < inner; ++i) db_full[o * inner + i] += grad_b<op>(d[i], ao[i], bo[i]);
     });
-    if (!(da && !a_full) && !(db && !b_full)) return;
+    if (!da_broadcast && !db_broadcast) return;
     parallel_columns(inner, go_parallel(n), [&](int64_t i0, int64_t i1) {
         for (int64_t o = 0; o < outer; ++o) {
             const float* ao = a + (a_full ? o * inner : 0);
             const float* bo = b + (b_full ? o * inner : 0);
             const float* d = dout + o * inner;
-            if (da && !a_full)
-                for (int64_t i = i0; i < i1; ++i) da[i] += grad_a<op>(d[i], ao[i], bo[i]);
-            if (db && !b_full)
-                for (int64_t i = i0; i < i1; ++i) db[i] += grad_b<op>(d[i], ao[i], bo[i]);
+            if (da_broadcast)
+                for (int64_t i = i0; i < i1; ++i) da_broadcast[i] += grad_a<op>(d[i], ao[i], bo[i]);
+            if (db_broadcast)
+                for (int64_t i = i0; i < i1; ++i) db_broadcast[i] += grad_b<op>(d[i], ao[i], bo[i]);
         }
     });
 }
