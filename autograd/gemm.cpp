@@ -73,8 +73,9 @@ void transpose_block(const float* in, int64_t ld, int64_t rows, int64_t cols, fl
     int64_t r = 0;
 #ifdef BAYUN_GEMM_AVX2
     const int64_t vector_cols = cols / 8 * 8;
-    for (; r + 4 <= rows; r += (r + 8 <= rows ? 8 : 4)) {
-        const bool eight = r + 8 <= rows;
+    while (r + 4 <= rows) {
+        const int64_t block = r + 8 <= rows ? 8 : 4;  // rows in this block
+        const bool eight = block == 8;
         for (int64_t k = 0; k < vector_cols; k += 8) {
             const float* src = in + r * ld + k;
             const __m256 zero = _mm256_setzero_ps();
@@ -111,8 +112,9 @@ void transpose_block(const float* in, int64_t ld, int64_t rows, int64_t cols, fl
             _mm256_storeu_ps(dst + 6 * ldo, _mm256_permute2f128_ps(u2, u6, 0x31));
             _mm256_storeu_ps(dst + 7 * ldo, _mm256_permute2f128_ps(u3, u7, 0x31));
         }
-        for (int64_t i = r; i < r + (eight ? 8 : 4); ++i)  // the columns past the last whole block
+        for (int64_t i = r; i < r + block; ++i)  // the columns past the last whole block
             for (int64_t k = vector_cols; k < cols; ++k) out[k * ldo + i] = in[i * ld + k];
+        r += block;
     }
 #endif
     for (; r < rows; ++r)
