@@ -61,6 +61,18 @@ void parallel_columns(int64_t cols, bool parallel, Body&& body) {
     parallel_for(parts, parallel, [&](int64_t p) { body(p * cols / parts, (p + 1) * cols / parts); });
 }
 
+// Row kernels that the ops run per row and the decode step (infer/decode_step.cpp) runs on raw vectors.
+// y = layer_norm(x) of one row of C values (ops_layernorm.cpp); mean_out and rstd_out may be null.
+void layer_norm_row(const float* x, const float* weight, const float* bias, int64_t C, float eps, float* y,
+                    float* mean_out = nullptr, float* rstd_out = nullptr);
+// y = gelu(x) for n values (ops_elementwise.cpp); t (may be null) receives the tanh that gelu's backward reads.
+void gelu_values(const float* x, float* y, float* t, int64_t n);
+// Causal attention of one new position of one sequence, for heads [head_begin, head_end) of n_head
+// (ops_attention.cpp): q (C) its queries; kv (kv_length, 2C) the cached [k | v] rows up to and including
+// the new position's; out (C) receives those heads' D-wide columns. The fused causal_attention with T = 1.
+void attend_last_position(const float* q, const float* kv, int64_t kv_length, int64_t C, int64_t n_head,
+                          int64_t head_begin, int64_t head_end, float* out);
+
 // C (M x N) = op(A) op(B) (+ C when accumulate), all row-major and contiguous.
 // op(A) is M x K: A is stored M x K, or K x M when trans_a. op(B) is K x N: B is K x N, or N x K when trans_b.
 void gemm(int64_t M, int64_t N, int64_t K, const float* A, bool trans_a, const float* B, bool trans_b, float* C,

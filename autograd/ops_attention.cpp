@@ -154,6 +154,18 @@ struct AttentionNode : Node {
 
 }  // namespace
 
+void attend_last_position(const float* q, const float* kv, int64_t kv_length, int64_t C, int64_t n_head,
+                          int64_t head_begin, int64_t head_end, float* out) {
+    const AttentionShape s{1, 1, kv_length, n_head, C / n_head};
+    thread_local std::vector<float> p;  // (Tk,): one head's weights over the keys
+    p.resize(static_cast<size_t>(kv_length));
+    for (int64_t h = head_begin; h < head_end; ++h) {
+        const HeadSlices head{q + h * s.D, kv + h * s.D, kv + C + h * s.D, C, 2 * C};
+        scores_and_softmax(s, head, p.data());
+        weighted_values(s, head, p.data(), out + h * s.D, C);
+    }
+}
+
 Tensor causal_attention(const Tensor& qkv, int64_t n_head, const AttentionOptions& options) {
     if (qkv.dim() != 3 || n_head <= 0 || qkv.size(2) % (3 * n_head) != 0)
         fail("causal_attention", "expected qkv (B, T, 3C) with C divisible by the {} heads, found {}", n_head,

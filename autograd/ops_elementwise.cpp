@@ -225,6 +225,34 @@ constexpr float gelu_c = 0.044715f;
 
 inline float fast_tanh(float u) { return 1.0f - 2.0f / (std::exp(2.0f * u) + 1.0f); }
 
+}  // namespace
+
+// y = gelu(x) for n values, 8 at a time with AVX2, then the rest; t (optional) receives the tanh backward
+// needs. y may be x (in place).
+void gelu_values(const float* x, float* y, float* t, int64_t n) {
+    int64_t i = 0;
+#ifdef BAYUN_VEC_MATH_AVX2
+    for (; !reference_kernels() && i + 8 <= n; i += 8) {
+        const __m256 xi = _mm256_loadu_ps(x + i);
+        const __m256 x3 = _mm256_mul_ps(_mm256_mul_ps(xi, xi), xi);
+        const __m256 u = _mm256_mul_ps(_mm256_set1_ps(gelu_k), _mm256_fmadd_ps(_mm256_set1_ps(gelu_c), x3, xi));
+        const __m256 e = exp8(_mm256_add_ps(u, u));  // tanh(u) = 1 - 2 / (exp(2u) + 1)
+        const __m256 one = _mm256_set1_ps(1.0f);
+        const __m256 ti = _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, one)));
+        if (t) _mm256_storeu_ps(t + i, ti);
+        _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), xi), _mm256_add_ps(one, ti)));
+    }
+#endif
+    for (; i < n; ++i) {
+        const float xi = x[i];
+        const float ti = fast_tanh(gelu_k * (xi + gelu_c * xi * xi * xi));
+        if (t) t[i] = ti;
+        y[i] = 0.5f * xi * (1.0f + ti);
+    }
+}
+
+namespace {
+
 struct GeluNode : Node {
     Tensor t;  // tanh(k (x + c x^3)) per element, from forward
     GeluNode(const Tensor& x, Tensor saved_t) : Node("gelu", {x}), t(std::move(saved_t)) {}
@@ -251,27 +279,10 @@ Tensor gelu(const Tensor& x) {
     float* y = out.data();
     float* tv = t.data();
     const int64_t n = x.numel();
-    const int64_t chunk = 1024;  // threads take chunks; inside one, 8 at a time with AVX2, then the rest
+    const int64_t chunk = 1024;  // threads take chunks
     parallel_for((n + chunk - 1) / chunk, go_parallel(n), [&](int64_t chunk_index) {
         const int64_t i0 = chunk_index * chunk, i1 = std::min(n, i0 + chunk);
-        int64_t i = i0;
-#ifdef BAYUN_VEC_MATH_AVX2
-        for (; !reference_kernels() && i + 8 <= i1; i += 8) {
-            const __m256 xi = _mm256_loadu_ps(xv + i);
-            const __m256 x3 = _mm256_mul_ps(_mm256_mul_ps(xi, xi), xi);
-            const __m256 u = _mm256_mul_ps(_mm256_set1_ps(gelu_k), _mm256_fmadd_ps(_mm256_set1_ps(gelu_c), x3, xi));
-            const __m256 e = exp8(_mm256_add_ps(u, u));  // tanh(u) = 1 - 2 / (exp(2u) + 1)
-            const __m256 one = _mm256_set1_ps(1.0f);
-            const __m256 t = _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, one)));
-            _mm256_storeu_ps(tv + i, t);
-            _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(0.5f), xi), _mm256_add_ps(one, t)));
-        }
-#endif
-        for (; i < i1; ++i) {
-            const float xi = xv[i];
-            tv[i] = fast_tanh(gelu_k * (xi + gelu_c * xi * xi * xi));
-            y[i] = 0.5f * xi * (1.0f + tv[i]);
-        }
+        gelu_values(xv + i0, y + i0, tv + i0, i1 - i0);
     });
     if (needs_graph({x})) attach(out, std::make_shared<GeluNode>(x, t));
     return out;

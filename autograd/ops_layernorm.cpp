@@ -17,6 +17,21 @@
 
 namespace bayun {
 
+// One row: y = (x - mean) / sqrt(var + eps) * weight + bias. y may be x (in place).
+void layer_norm_row(const float* x, const float* weight, const float* bias, int64_t C, float eps, float* y,
+                    float* mean_out, float* rstd_out) {
+    float m = 0.0f;
+    for (int64_t c = 0; c < C; ++c) m += x[c];
+    m /= static_cast<float>(C);
+    float var = 0.0f;
+    for (int64_t c = 0; c < C; ++c) var += (x[c] - m) * (x[c] - m);
+    var /= static_cast<float>(C);
+    const float s = 1.0f / std::sqrt(var + eps);
+    for (int64_t c = 0; c < C; ++c) y[c] = (x[c] - m) * s * weight[c] + bias[c];
+    if (mean_out) *mean_out = m;
+    if (rstd_out) *rstd_out = s;
+}
+
 namespace {
 
 struct LayerNormNode : Node {
@@ -86,17 +101,7 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, flo
     const float* b = bias.data();
     float* y = out.data();
     parallel_for(rows, !reference_kernels() && rows * C > 16384, [&](int64_t r) {
-        const float* xr = xv + r * C;
-        float m = 0.0f;
-        for (int64_t c = 0; c < C; ++c) m += xr[c];
-        m /= static_cast<float>(C);
-        float var = 0.0f;
-        for (int64_t c = 0; c < C; ++c) var += (xr[c] - m) * (xr[c] - m);
-        var /= static_cast<float>(C);
-        const float s = 1.0f / std::sqrt(var + eps);
-        for (int64_t c = 0; c < C; ++c) y[r * C + c] = (xr[c] - m) * s * w[c] + b[c];
-        mean.data()[r] = m;
-        rstd.data()[r] = s;
+        layer_norm_row(xv + r * C, w, b, C, eps, y + r * C, &mean.data()[r], &rstd.data()[r]);
     });
     if (needs_graph({x, weight, bias}))
         attach(out, std::make_shared<LayerNormNode>(x, weight, bias, mean, rstd, rows, C));

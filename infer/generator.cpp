@@ -7,7 +7,7 @@
 
 namespace bayun {
 
-Session::Session(nn::GPT& model, bool use_cache) : model_(model) {
+Session::Session(nn::GPT& model, bool use_cache) : model_(model), decode_step_(model) {
     model_.eval();  // no dropout
     if (use_cache) cache_.emplace(model.config(), 1, model.config().block_size);
 }
@@ -35,7 +35,13 @@ void Session::append(std::span<const int32_t> ids) {
         recompute_window();  // no cache: recompute every position of the window, every step
         return;
     }
-    // With the cache: only the new positions are computed; they attend over the cached past.
+    // With the cache: only the new positions are computed; they attend over the cached past. One new token
+    // (every step after the prompt) goes through DecodeStep, the same maths as the modules on raw vectors.
+    if (ids.size() == 1 && DecodeStep::enabled()) {
+        const std::span<const float> logits = decode_step_.run(ids[0], *cache_);
+        logits_.assign(logits.begin(), logits.end());
+        return;
+    }
     Tensor logits = model_.last_logits(ids, 1, static_cast<int64_t>(ids.size()), &*cache_);
     logits_.assign(logits.data(), logits.data() + logits.numel());
 }

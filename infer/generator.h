@@ -1,6 +1,7 @@
 // Generator: tells a tale from a prompt with the same GPT modules that training uses. A Session holds
 // the text so far and, with the KV cache on, the keys and values of every position in the window:
-// prefill runs the whole prompt in one batched pass; each decode step computes only the new token.
+// prefill runs the whole prompt in one batched pass through the modules; each decode step computes only
+// the new token, with DecodeStep (infer/decode_step.h) unless the reference kernels are on.
 //
 // Context policy: the model sees at most block_size positions. When the window would grow past that,
 // it keeps the most recent block_size / 2 tokens, rebuilds the cache from them (one prefill), and goes on.
@@ -10,6 +11,7 @@
 
 #include "autograd/rng.h"
 #include "data/tokenizer.h"
+#include "infer/decode_step.h"
 #include "infer/sampler.h"
 #include "nn/gpt.h"
 
@@ -40,6 +42,7 @@ private:
 
     nn::GPT& model_;
     std::optional<nn::KvCache> cache_;
+    DecodeStep decode_step_;  // the one-token step with the cache, without the modules' per-op overhead
     std::vector<int32_t> tokens_;
     int64_t window_start_ = 0;
     int64_t slides_ = 0;

@@ -10,6 +10,6 @@ LayerNorm::LayerNorm(int64_t C, bool has_bias) {
     bias = has_bias ? register_parameter("bias", Tensor::zeros({C}, true)) : Tensor::zeros({C});
 }
 
-Tensor LayerNorm::forward(const Tensor& x) const { return layer_norm(x, weight, bias, 1e-5f); }
+Tensor LayerNorm::forward(const Tensor& x) const { return layer_norm(x, weight, bias, eps); }
 
 }  // namespace bayun::nn

@@ -13,6 +13,7 @@ public:
 
     Tensor weight;  // (C,), starts at 1
     Tensor bias;    // (C,), starts at 0; without bias it is a constant zero, not a parameter
+    static constexpr float eps = 1e-5f;  // added to the variance, so a constant row does not divide by 0
 };
 
 }  // namespace bayun::nn
