@@ -124,18 +124,25 @@ void transpose_block(const float* in, int64_t ld, int64_t rows, int64_t cols, fl
 // Packs op(A)[i0 : i0+mc, p0 : p0+kc] as panels of MR rows: panel r holds, for each k, the MR values
 // A[i0 + r*MR + 0..MR-1][p0 + k] side by side (zero past the last row).
 void pack_a(const float* A, bool trans, int64_t lda, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* out) {
-    for (int64_t r = 0; r < mc; r += MR) {
-        const int64_t rows = std::min(MR, mc - r);
-        if (trans) {  // op(A)'s column k is a stored row: read it MR values at a time
-            for (int64_t k = 0; k < kc; ++k) {
-                for (int64_t i = 0; i < rows; ++i) out[k * MR + i] = A[(p0 + k) * lda + i0 + r + i];
-                for (int64_t i = rows; i < MR; ++i) out[k * MR + i] = 0.0f;
+    if (trans) {
+        // op(A)'s column k is a stored row: its mc values are dealt out to the panels, MR to each. One pass
+        // over each row: going panel by panel instead would read every row mc / MR times from L2.
+        for (int64_t k = 0; k < kc; ++k) {
+            const float* row = A + (p0 + k) * lda + i0;
+            for (int64_t r = 0; r < mc; r += MR) {
+                float* panel = out + r * kc + k * MR;  // panel r / MR, step k
+                const int64_t rows = std::min(MR, mc - r);
+                for (int64_t i = 0; i < rows; ++i) panel[i] = row[r + i];
+                for (int64_t i = rows; i < MR; ++i) panel[i] = 0.0f;
             }
-        } else {  // the stored rows become the panel's columns
-            transpose_block(A + (i0 + r) * lda + p0, lda, rows, kc, out, MR);
-            for (int64_t k = 0; k < kc; ++k)
-                for (int64_t i = rows; i < MR; ++i) out[k * MR + i] = 0.0f;
         }
+        return;
+    }
+    for (int64_t r = 0; r < mc; r += MR) {  // the stored rows become the panels' columns
+        const int64_t rows = std::min(MR, mc - r);
+        transpose_block(A + (i0 + r) * lda + p0, lda, rows, kc, out, MR);
+        for (int64_t k = 0; k < kc; ++k)
+            for (int64_t i = rows; i < MR; ++i) out[k * MR + i] = 0.0f;
         out += kc * MR;
     }
 }
@@ -397,6 +404,35 @@ void gemm_fast(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, boo
         blocks = std::min(tiles, (blocks + threads - 1) / threads * threads);
         static thread_local std::vector<float> a_pack;
         a_pack.resize(static_cast<size_t>(MC * KC));
+        // Threads split C's longer side. When C is wider than tall (a weight gradient of a narrow layer,
+        // a square product), each thread takes whole NR-wide column panels: it packs its own B panels, which
+        // stay in its own cache, packs every A block itself, and never waits for the other thread.
+        const int64_t panels = (N + NR - 1) / NR;
+        if (threads > 1 && M <= N && panels >= 2 * threads) {
+            const auto [panel_begin, panel_end] = share(panels);
+            const int64_t j_begin = panel_begin * NR, j_end = std::min(panel_end * NR, N);
+            static thread_local std::vector<float> own_b;  // this thread's panels of B's slice, NC columns at most
+            own_b.resize(static_cast<size_t>(KC * NC));
+            for (int64_t j0 = j_begin; j0 < j_end; j0 += NC) {
+                const int64_t j1 = std::min(j0 + NC, j_end);
+                for (int64_t p0 = 0; p0 < K; p0 += KC) {
+                    const int64_t kc = std::min(KC, K - p0);
+                    for (int64_t j = j0; j < j1; j += NR)
+                        pack_b_panel(B, trans_b, ldb, p0, kc, j, std::min(NR, j1 - j), own_b.data() + (j - j0) * kc);
+                    for (int64_t i0 = 0; i0 < M; i0 += MC) {
+                        const int64_t mc = std::min(MC, M - i0);
+                        pack_a(A, trans_a, lda, i0, mc, p0, kc, a_pack.data());
+                        for (int64_t j = j0; j < j1; j += NR)
+                            for (int64_t i = 0; i < mc; i += MR)
+                                micro_kernel(kc, a_pack.data() + i * kc, own_b.data() + (j - j0) * kc,
+                                             C + (i0 + i) * ldc + j, ldc, std::min(MR, mc - i), std::min(NR, j1 - j),
+                                             p0 == 0 && !accumulate);
+                    }
+                }
+            }
+            return;
+        }
+        // Otherwise each thread takes blocks of C's rows, and the B slice is packed once for both.
         for (int64_t j0 = 0; j0 < N; j0 += NC) {
             const int64_t nc = std::min(NC, N - j0);
             for (int64_t p0 = 0; p0 < K; p0 += KC) {

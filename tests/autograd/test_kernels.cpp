@@ -1,7 +1,7 @@
 // The kernel switch and GEMM: gemm_reference is the specification, gemm_fast must agree with it for every
 // transpose combination and for sizes that reach each of its paths: tiny products, leftovers of the
 // micro-tile (rows and columns that do not fill it), several K slices and row blocks, and products big
-// enough that OpenMP splits the rows over threads.
+// enough that OpenMP splits the rows (or, for a product wider than tall, the columns) over threads.
 #include "autograd/vec_math.h"
 #include "ops_testing.h"
 
@@ -60,7 +60,8 @@ TEST_CASE("gemm_fast agrees with gemm_reference for all transposes and odd sizes
         {13, 37, 29}, {1, 4097, 3}, {31, 6, 40},                              // partial micro-tiles
         {9, 13, 300}, {7, 17, 600},                                           // K in several slices
         {101, 33, 9},                                                         // several row blocks
-        {67, 129, 45}, {197, 21, 70},                                         // OpenMP over row blocks
+        {197, 21, 70}, {130, 200, 40},                                        // OpenMP over row blocks
+        {67, 129, 45}, {8, 4500, 520},                                        // over column panels, in NC chunks
         {1, 203, 131}, {3, 70, 64}, {1, 300, 600},                            // decode: rows of dot products
         {1, 32, 257}, {2, 24, 100},                                           // decode attention: P V of one head
     }));
