@@ -61,11 +61,8 @@ void scores_and_softmax(const AttentionShape& s, const HeadSlices& head, float* 
     for (int64_t t = 0; t < s.T; ++t) {
         float* row = p + t * s.Tk;
         const int64_t n = s.visible(t);
-        float max = -std::numeric_limits<float>::infinity();
-        for (int64_t j = 0; j < n; ++j) {
-            row[j] *= scale;
-            max = std::max(max, row[j]);
-        }
+        for (int64_t j = 0; j < n; ++j) row[j] *= scale;
+        const float max = max_of(row, n);
         const float total = exp_shifted(row, row, n, max);
         const float inv = 1.0f / total;
         for (int64_t j = 0; j < n; ++j) row[j] *= inv;
@@ -139,8 +136,7 @@ struct AttentionNode : Node {
                     const float* pr = pb + t * T;
                     float* row = dp + t * T;
                     const int64_t n = t0 + t + 1;  // the keys query t0 + t sees
-                    float dot = 0.0f;
-                    for (int64_t j = 0; j < n; ++j) dot += row[j] * pr[j];
+                    const float dot = lane_sum(n, [&](int64_t j) { return row[j] * pr[j]; });
                     for (int64_t j = 0; j < n; ++j) row[j] = pr[j] * (row[j] - dot) * scale;
                     for (int64_t j = n; j < keys; ++j) row[j] = 0.0f;
                 }

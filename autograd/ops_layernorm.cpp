@@ -12,6 +12,7 @@
 #include "autograd/kernels.h"
 #include "autograd/node.h"
 #include "autograd/ops.h"
+#include "autograd/vec_math.h"
 
 #include <cmath>
 
@@ -20,12 +21,8 @@ namespace bayun {
 // One row: y = (x - mean) / sqrt(var + eps) * weight + bias. y may be x (in place).
 void layer_norm_row(const float* x, const float* weight, const float* bias, int64_t C, float eps, float* y,
                     float* mean_out, float* rstd_out) {
-    float m = 0.0f;
-    for (int64_t c = 0; c < C; ++c) m += x[c];
-    m /= static_cast<float>(C);
-    float var = 0.0f;
-    for (int64_t c = 0; c < C; ++c) var += (x[c] - m) * (x[c] - m);
-    var /= static_cast<float>(C);
+    const float m = lane_sum(C, [&](int64_t c) { return x[c]; }) / static_cast<float>(C);
+    const float var = lane_sum(C, [&](int64_t c) { return (x[c] - m) * (x[c] - m); }) / static_cast<float>(C);
     const float s = 1.0f / std::sqrt(var + eps);
     for (int64_t c = 0; c < C; ++c) y[c] = (x[c] - m) * s * weight[c] + bias[c];
     if (mean_out) *mean_out = m;
@@ -52,14 +49,10 @@ struct LayerNormNode : Node {
                 const float* xr = x + r * C;
                 const float* dyr = dy + r * C;
                 const float m = mean.data()[r], s = rstd.data()[r];
-                float g_mean = 0.0f, g_norm_mean = 0.0f;
-                for (int64_t c = 0; c < C; ++c) {
-                    const float g = dyr[c] * w[c];
-                    g_mean += g;
-                    g_norm_mean += g * (xr[c] - m) * s;
-                }
-                g_mean /= static_cast<float>(C);
-                g_norm_mean /= static_cast<float>(C);
+                // g = dy * weight; the means of g and of g * norm
+                const float g_mean = lane_sum(C, [&](int64_t c) { return dyr[c] * w[c]; }) / static_cast<float>(C);
+                const float g_norm_mean =
+                    lane_sum(C, [&](int64_t c) { return dyr[c] * w[c] * (xr[c] - m) * s; }) / static_cast<float>(C);
                 for (int64_t c = 0; c < C; ++c) {
                     const float norm = (xr[c] - m) * s;
                     dx[r * C + c] += s * (dyr[c] * w[c] - g_mean - norm * g_norm_mean);

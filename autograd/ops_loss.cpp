@@ -55,8 +55,7 @@ Tensor cross_entropy(const Tensor& logits, std::span<const int32_t> targets) {
     std::vector<double> row_loss(rows, 0.0);
     parallel_for(rows, !reference_kernels() && rows * V > 16384, [&](int64_t r) {
         const float* xr = x + r * V;
-        float max = xr[0];
-        for (int64_t j = 1; j < V; ++j) max = std::max(max, xr[j]);
+        const float max = max_of(xr, V);
         const float total = exp_shifted(xr, p + r * V, V, max);  // p = exp(x - max), unnormalised
         const float inv = 1.0f / total;
         for (int64_t j = 0; j < V; ++j) p[r * V + j] *= inv;

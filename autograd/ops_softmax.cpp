@@ -28,8 +28,7 @@ void softmax_rows(const float* x, float* y, int64_t rows, int64_t cols, int64_t 
         const float* xr = x + r * cols;
         float* yr = y + r * cols;
         const int64_t n = visible(causal, r, rows_per_matrix, cols);
-        float max = -std::numeric_limits<float>::infinity();
-        for (int64_t j = 0; j < n; ++j) max = std::max(max, xr[j]);
+        const float max = max_of(xr, n);
         const float total = exp_shifted(xr, yr, n, max);  // yr = exp(x - max), unnormalised
         if (log_form) {
             const float log_total = std::log(total);

@@ -76,8 +76,10 @@ TEST_CASE("layer_norm fast kernels agree with the reference loops", "[autograd][
     Tensor x = test::random_tensor({2, 32, 300}, 99, true, -3, 3);
     Tensor w = test::random_tensor({300}, 100);
     Tensor b = test::random_tensor({300}, 101);
+    // The fast kernel adds each row's sums in 8 lanes, the reference in order: mean and rstd a few ulps
+    // apart, which the weight's gradient (64 rows of O(1) terms that largely cancel) carries to ~1e-6.
     test::require_kernels_agree([](const std::vector<Tensor>& in) { return layer_norm(in[0], in[1], in[2]); },
-                                {x, w, b});
+                                {x, w, b}, 1e-5, 1e-5);
 }
 
 TEST_CASE("layer_norm errors name the parameter and both shapes", "[autograd][layernorm][errors]") {
