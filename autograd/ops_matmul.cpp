@@ -126,8 +126,9 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     Tensor y = Tensor::empty(shape);
     float* yv = y.data();
     if (bias.defined()) {  // start from the bias, then accumulate x W^T on top
-        for (int64_t r = 0; r < rows; ++r)
+        parallel_for(rows, go_parallel(rows * out_features), [&](int64_t r) {
             std::copy(bias.data(), bias.data() + out_features, yv + r * out_features);
+        });
     }
     gemm(rows, out_features, in_features, x.data(), false, weight.data(), true, yv, bias.defined());
     std::vector<Tensor> inputs{x, weight};
