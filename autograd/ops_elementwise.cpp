@@ -51,14 +51,19 @@ inline float apply(BinaryOp op, float a, float b) {
     return 0.0f;
 }
 
+// How the threads cut an elementwise loop over n outputs: a broadcast operand repeats every min(na, nb)
+// values, so chunks follow that period; equal shapes (the residual adds) are cut into chunks of 4096.
+int64_t chunk_size(int64_t na, int64_t nb, int64_t n) { return na == nb ? std::min<int64_t>(n, 4096) : std::min(na, nb); }
+
 void binary_forward(BinaryOp op, const float* a, int64_t na, const float* b, int64_t nb, float* out, int64_t n) {
-    const int64_t inner = std::min(na, nb);
-    const int64_t outer = inner == 0 ? 0 : n / inner;
+    const int64_t inner = chunk_size(na, nb, n);
+    const int64_t outer = inner == 0 ? 0 : (n + inner - 1) / inner;
     parallel_for(outer, go_parallel(n), [&](int64_t o) {
         const float* ai = a + (na == n ? o * inner : 0);
         const float* bi = b + (nb == n ? o * inner : 0);
         float* oi = out + o * inner;
-        for (int64_t i = 0; i < inner; ++i) oi[i] = apply(op, ai[i], bi[i]);
+        const int64_t count = std::min(inner, n - o * inner);
+        for (int64_t i = 0; i < count; ++i) oi[i] = apply(op, ai[i], bi[i]);
     });
 }
 
@@ -94,14 +99,16 @@ void binary_backward(const float* a, int64_t na, const float* b, int64_t nb, con
     float* db_full = b_full ? db : nullptr;
     float* da_broadcast = a_full ? nullptr : da;
     float* db_broadcast = b_full ? nullptr : db;
-    parallel_for(outer, go_parallel(n), [&](int64_t o) {
-        const float* ao = a + (a_full ? o * inner : 0);
-        const float* bo = b + (b_full ? o * inner : 0);
-        const float* d = dout + o * inner;
+    const int64_t chunk = chunk_size(na, nb, n);
+    parallel_for(chunk == 0 ? 0 : (n + chunk - 1) / chunk, go_parallel(n), [&](int64_t o) {
+        const float* ao = a + (a_full ? o * chunk : 0);
+        const float* bo = b + (b_full ? o * chunk : 0);
+        const float* d = dout + o * chunk;
+        const int64_t count = std::min(chunk, n - o * chunk);
         if (da_full)
-            for (int64_t i = 0; i < inner; ++i) da_full[o * inner + i] += grad_a<op>(d[i], ao[i], bo[i]);
+            for (int64_t i = 0; i < count; ++i) da_full[o * chunk + i] += grad_a<op>(d[i], ao[i], bo[i]);
         if (db_full)
-            for (int64_t i = 0; i < inner; ++i) db_full[o * inner + i] += grad_b<op>(d[i], ao[i], bo[i]);
+            for (int64_t i = 0; i < count; ++i) db_full[o * chunk + i] += grad_b<op>(d[i], ao[i], bo[i]);
     });
     if (!da_broadcast && !db_broadcast) return;
     parallel_columns(inner, go_parallel(n), [&](int64_t i0, int64_t i1) {

@@ -163,15 +163,29 @@ TEST_CASE("unary op backward matches finite differences", "[autograd][elementwis
 
 TEST_CASE("elementwise fast kernels agree with the reference loops", "[autograd][elementwise][kernels]") {
     // 64 x 520 = 33,280 elements: above the 32,768 at which the fast path spreads the loop over threads.
+    // b is broadcast like a bias, or the same shape as a (a residual add, cut into 4096-value chunks and
+    // a partial last one).
     const std::string op = GENERATE("add", "mul", "div", "gelu", "exp", "tanh");
-    INFO(op);
+    const Shape b_shape = GENERATE(Shape{520}, Shape{64, 520});
+    INFO(op << " with b " << shape_str(b_shape));
     Tensor a = test::away_from_zero({64, 520}, 4, 0.5f, 1.5f);
-    Tensor b = test::away_from_zero({520}, 5, 0.5f, 1.5f);
+    Tensor b = test::away_from_zero(b_shape, 5, 0.5f, 1.5f);
     if (op == "add" || op == "mul" || op == "div")
         test::require_kernels_agree([&](const std::vector<Tensor>& in) { return apply_binary(op, in[0], in[1]); },
                                     {a, b});
     else
         test::require_kernels_agree([&](const std::vector<Tensor>& in) { return apply_unary(op, in[0]); }, {a});
+}
+
+TEST_CASE("a large residual add passes every element of its gradient to both inputs", "[autograd][elementwise]") {
+    // 33,280 elements, cut into 4096-value chunks for the threads, the last one partial: d(a + b)/da = 1.
+    Tensor a = test::random_tensor({64, 520}, 6);
+    Tensor b = test::random_tensor({64, 520}, 7);
+    Tensor w = test::random_tensor({64, 520}, 8, false);
+    sum(mul(add(a, b), w)).backward();
+    const auto values = [](const Tensor& t) { return std::vector<float>(t.values().begin(), t.values().end()); };
+    CHECK(values(a.grad()) == values(w));
+    CHECK(values(b.grad()) == values(w));
 }
 
 TEST_CASE("binary op shape errors name the op and both shapes", "[autograd][elementwise][errors]") {
