@@ -264,22 +264,28 @@ Tensor Tensor::grad() const {
     return make(shape(), impl_->grad);
 }
 
+namespace {
+// Sets every value to 0: by all threads when there are many (a gradient of M's FFN is 3M values).
+void fill_zero(FloatBuffer& values) {
+    const int64_t n = static_cast<int64_t>(values.size()), chunk = int64_t{1} << 15;
+    parallel_for((n + chunk - 1) / chunk, n >= 4 * chunk, [&](int64_t c) {
+        std::fill(values.begin() + c * chunk, values.begin() + std::min(n, (c + 1) * chunk), 0.0f);
+    });
+}
+}  // namespace
+
 float* Tensor::grad_data() {
     TensorImpl& impl = checked();
     if (!impl.grad) {
         impl.grad = std::make_shared<Storage>();
-        FloatBuffer& g = impl.grad->values;
-        g.resize(impl.storage->values.size());  // uninitialised, then zeroed: by all threads when it is large
-        const int64_t n = static_cast<int64_t>(g.size()), chunk = int64_t{1} << 15;
-        parallel_for((n + chunk - 1) / chunk, n >= 4 * chunk, [&](int64_t c) {
-            std::fill(g.begin() + c * chunk, g.begin() + std::min(n, (c + 1) * chunk), 0.0f);
-        });
+        impl.grad->values.resize(impl.storage->values.size());  // uninitialised, then zeroed
+        fill_zero(impl.grad->values);
     }
     return impl.grad->values.data();
 }
 
 void Tensor::zero_grad() {
-    if (has_grad()) std::fill(impl_->grad->values.begin(), impl_->grad->values.end(), 0.0f);
+    if (has_grad()) fill_zero(impl_->grad->values);
 }
 
 Tensor& Tensor::retain_grad() {
