@@ -38,8 +38,10 @@ void linear_rows(const nn::Linear& layer, const float* in, int64_t begin, int64_
     if (end <= begin) return;
     gemm_strided(1, end - begin, K, in, K, false, layer.weight.data() + begin * K, K, /*trans_b=*/true, out,
                  end - begin, /*accumulate=*/false);
-    if (layer.bias.defined())
-        for (int64_t r = begin; r < end; ++r) out[r - begin] += layer.bias.data()[r];
+    if (layer.bias.defined()) {
+        const float* bias = layer.bias.data();
+        for (int64_t r = begin; r < end; ++r) out[r - begin] += bias[r];
+    }
 }
 
 void layer_norm(const nn::LayerNorm& norm, const float* x, float* y) {
