@@ -23,6 +23,10 @@ struct Node {
 
     // Where to accumulate input i's gradient, or nullptr when input i does not need one.
     float* dinput(size_t i) { return inputs[i].requires_grad() ? inputs[i].grad_data() : nullptr; }
+    // The same for an op that writes every value of input i's gradient. The first op to reach a gradient
+    // gets it uninitialised, with *fresh set, and writes (=); later ones find *fresh false and add (+=).
+    // The big activation gradients of a training step are then never zeroed only to be added to.
+    float* dinput(size_t i, bool* fresh) { return inputs[i].requires_grad() ? inputs[i].grad_data(fresh) : nullptr; }
 };
 
 bool any_requires_grad(const std::vector<Tensor>& inputs);

@@ -91,7 +91,7 @@ float grad_b(float d, [[maybe_unused]] float a, [[maybe_unused]] float b) {
 // repeats in order (the same sums, bit for bit, with any number of threads).
 template <BinaryOp op>
 void binary_backward(const float* a, int64_t na, const float* b, int64_t nb, const float* dout, int64_t n,
-                     float* da, float* db) {
+                     float* da, bool da_fresh, float* db, bool db_fresh) {
     const int64_t inner = std::min(na, nb);
     const int64_t outer = inner == 0 ? 0 : n / inner;
     const bool a_full = na == n, b_full = nb == n;
@@ -105,10 +105,16 @@ void binary_backward(const float* a, int64_t na, const float* b, int64_t nb, con
         const float* bo = b + (b_full ? o * chunk : 0);
         const float* d = dout + o * chunk;
         const int64_t count = std::min(chunk, n - o * chunk);
-        if (da_full)
-            for (int64_t i = 0; i < count; ++i) da_full[o * chunk + i] += grad_a<op>(d[i], ao[i], bo[i]);
-        if (db_full)
-            for (int64_t i = 0; i < count; ++i) db_full[o * chunk + i] += grad_b<op>(d[i], ao[i], bo[i]);
+        float* dao = da_full ? da_full + o * chunk : nullptr;
+        float* dbo = db_full ? db_full + o * chunk : nullptr;
+        if (dao && da_fresh)
+            for (int64_t i = 0; i < count; ++i) dao[i] = grad_a<op>(d[i], ao[i], bo[i]);
+        else if (dao)
+            for (int64_t i = 0; i < count; ++i) dao[i] += grad_a<op>(d[i], ao[i], bo[i]);
+        if (dbo && db_fresh)
+            for (int64_t i = 0; i < count; ++i) dbo[i] = grad_b<op>(d[i], ao[i], bo[i]);
+        else if (dbo)
+            for (int64_t i = 0; i < count; ++i) dbo[i] += grad_b<op>(d[i], ao[i], bo[i]);
     });
     if (!da_broadcast && !db_broadcast) return;
     parallel_columns(inner, go_parallel(n), [&](int64_t i0, int64_t i1) {
@@ -125,12 +131,12 @@ void binary_backward(const float* a, int64_t na, const float* b, int64_t nb, con
 }
 
 void binary_backward(BinaryOp op, const float* a, int64_t na, const float* b, int64_t nb, const float* dout,
-                     int64_t n, float* da, float* db) {
+                     int64_t n, float* da, bool da_fresh, float* db, bool db_fresh) {
     switch (op) {
-        case BinaryOp::add: return binary_backward<BinaryOp::add>(a, na, b, nb, dout, n, da, db);
-        case BinaryOp::sub: return binary_backward<BinaryOp::sub>(a, na, b, nb, dout, n, da, db);
-        case BinaryOp::mul: return binary_backward<BinaryOp::mul>(a, na, b, nb, dout, n, da, db);
-        case BinaryOp::div: return binary_backward<BinaryOp::div>(a, na, b, nb, dout, n, da, db);
+        case BinaryOp::add: return binary_backward<BinaryOp::add>(a, na, b, nb, dout, n, da, da_fresh, db, db_fresh);
+        case BinaryOp::sub: return binary_backward<BinaryOp::sub>(a, na, b, nb, dout, n, da, da_fresh, db, db_fresh);
+        case BinaryOp::mul: return binary_backward<BinaryOp::mul>(a, na, b, nb, dout, n, da, da_fresh, db, db_fresh);
+        case BinaryOp::div: return binary_backward<BinaryOp::div>(a, na, b, nb, dout, n, da, da_fresh, db, db_fresh);
     }
 }
 
@@ -138,8 +144,14 @@ struct BinaryNode : Node {
     BinaryOp kind;
     BinaryNode(BinaryOp k, const Tensor& a, const Tensor& b) : Node(binary_name(k), {a, b}), kind(k) {}
     void backward(const Tensor& dout) override {
-        binary_backward(kind, inputs[0].data(), inputs[0].numel(), inputs[1].data(), inputs[1].numel(), dout.data(),
-                        dout.numel(), dinput(0), dinput(1));
+        // A full-size input's gradient is written value by value (= when it is fresh); a broadcast one is a
+        // sum over repeats, so it starts from zero.
+        const int64_t n = dout.numel();
+        bool a_fresh = false, b_fresh = false;
+        float* da = inputs[0].numel() == n ? dinput(0, &a_fresh) : dinput(0);
+        float* db = inputs[1].numel() == n ? dinput(1, &b_fresh) : dinput(1);
+        binary_backward(kind, inputs[0].data(), inputs[0].numel(), inputs[1].data(), inputs[1].numel(), dout.data(), n,
+                        da, a_fresh, db, b_fresh);
     }
 };
 
@@ -264,16 +276,21 @@ struct GeluNode : Node {
     Tensor t;  // tanh(k (x + c x^3)) per element, from forward
     GeluNode(const Tensor& x, Tensor saved_t) : Node("gelu", {x}), t(std::move(saved_t)) {}
     void backward(const Tensor& dout) override {
-        float* dx = dinput(0);
+        bool fresh = false;
+        float* dx = dinput(0, &fresh);
         if (!dx) return;
         const float* x = inputs[0].data();
         const float* tv = t.data();
         const float* d = dout.data();
         const int64_t n = dout.numel();
-        parallel_for(n, go_parallel(n), [&](int64_t i) {
+        const auto dgelu = [&](int64_t i) {  // dout * d gelu / dx
             const float xi = x[i], ti = tv[i];
-            dx[i] += d[i] * (0.5f * (1.0f + ti) + 0.5f * xi * (1.0f - ti * ti) * gelu_k * (1.0f + 3.0f * gelu_c * xi * xi));
-        });
+            return d[i] * (0.5f * (1.0f + ti) + 0.5f * xi * (1.0f - ti * ti) * gelu_k * (1.0f + 3.0f * gelu_c * xi * xi));
+        };
+        if (fresh)
+            parallel_for(n, go_parallel(n), [&](int64_t i) { dx[i] = dgelu(i); });
+        else
+            parallel_for(n, go_parallel(n), [&](int64_t i) { dx[i] += dgelu(i); });
     }
 };
 

@@ -40,7 +40,8 @@ struct LayerNormNode : Node {
         const float* x = inputs[0].data();
         const float* w = inputs[1].data();
         const float* dy = dout.data();
-        float* dx = dinput(0);
+        bool fresh = false;  // dx is new: = instead of +=
+        float* dx = dinput(0, &fresh);
         float* dw = dinput(1);
         float* db = dinput(2);
         // dx rows are independent: threads own rows. dweight and dbias sum over rows: threads own columns.
@@ -53,10 +54,15 @@ struct LayerNormNode : Node {
                 const float g_mean = lane_sum(C, [&](int64_t c) { return dyr[c] * w[c]; }) / static_cast<float>(C);
                 const float g_norm_mean =
                     lane_sum(C, [&](int64_t c) { return dyr[c] * w[c] * (xr[c] - m) * s; }) / static_cast<float>(C);
-                for (int64_t c = 0; c < C; ++c) {
+                const auto dnorm = [&](int64_t c) {  // dx of one channel
                     const float norm = (xr[c] - m) * s;
-                    dx[r * C + c] += s * (dyr[c] * w[c] - g_mean - norm * g_norm_mean);
-                }
+                    return s * (dyr[c] * w[c] - g_mean - norm * g_norm_mean);
+                };
+                float* dxr = dx + r * C;
+                if (fresh)
+                    for (int64_t c = 0; c < C; ++c) dxr[c] = dnorm(c);
+                else
+                    for (int64_t c = 0; c < C; ++c) dxr[c] += dnorm(c);
             });
         }
         if (dw || db) {

@@ -81,8 +81,9 @@ struct LinearNode : Node {
         const float* x = inputs[0].data();
         const float* w = inputs[1].data();
         const float* dy = dout.data();
-        if (float* dx = dinput(0)) gemm(rows, in, out, dy, false, w, false, dx, true);  // dx += dy W
-        if (float* dw = dinput(1)) gemm(out, in, rows, dy, true, x, false, dw, true);   // dW += dy^T x
+        bool fresh = false;  // the gradient is new: = instead of +=
+        if (float* dx = dinput(0, &fresh)) gemm(rows, in, out, dy, false, w, false, dx, !fresh);  // dx += dy W
+        if (float* dw = dinput(1, &fresh)) gemm(out, in, rows, dy, true, x, false, dw, !fresh);   // dW += dy^T x
         if (inputs.size() == 3) {
             if (float* dbias = dinput(2))  // dbias += sum over rows of dy (threads own columns)
                 parallel_columns(out, !reference_kernels() && rows * out > 16384, [&](int64_t o0, int64_t o1) {

@@ -274,12 +274,13 @@ void fill_zero(FloatBuffer& values) {
 }
 }  // namespace
 
-float* Tensor::grad_data() {
+float* Tensor::grad_data(bool* fresh) {
     TensorImpl& impl = checked();
+    if (fresh) *fresh = !impl.grad;
     if (!impl.grad) {
         impl.grad = std::make_shared<Storage>();
-        impl.grad->values.resize(impl.storage->values.size());  // uninitialised, then zeroed
-        fill_zero(impl.grad->values);
+        impl.grad->values.resize(impl.storage->values.size());  // uninitialised
+        if (!fresh) fill_zero(impl.grad->values);
     }
     return impl.grad->values.data();
 }

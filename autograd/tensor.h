@@ -114,7 +114,9 @@ public:
     bool is_leaf() const;
     bool has_grad() const;
     Tensor grad() const;        // aliases the gradient storage; undefined before any backward reached us
-    float* grad_data();         // allocates a zero gradient on first use
+    // The gradient, allocated and zeroed on first use. With `fresh`, a first use returns it uninitialised
+    // and sets *fresh: the caller must then write every value (=) rather than add to it (+=).
+    float* grad_data(bool* fresh = nullptr);
     void zero_grad();           // sets the gradient to zero (keeps the buffer)
     Tensor& retain_grad();      // keep this non-leaf's gradient after backward
     const std::shared_ptr<Node>& grad_fn() const;

@@ -188,6 +188,15 @@ TEST_CASE("a large residual add passes every element of its gradient to both inp
     CHECK(values(b.grad()) == values(w));
 }
 
+TEST_CASE("a tensor that is both inputs of a product gets both gradients, the first written and the second added",
+          "[autograd][elementwise]") {
+    // d(x * x)/dx = 2x: the first gradient reaches a new (uninitialised) buffer, the second adds to it.
+    Tensor x = test::random_tensor({64, 520}, 9);
+    Tensor w = test::random_tensor({64, 520}, 10, false);
+    sum(mul(mul(x, x), w)).backward();
+    for (int64_t i = 0; i < x.numel(); ++i) REQUIRE(x.grad().data()[i] == 2.0f * x.data()[i] * w.data()[i]);
+}
+
 TEST_CASE("binary op shape errors name the op and both shapes", "[autograd][elementwise][errors]") {
     REQUIRE_THROWS_WITH(div(Tensor::ones({2, 3}), Tensor::ones({3, 2})),
                         "[div] shapes do not broadcast: a (2, 3) vs b (3, 2) (the smaller shape must equal the "
