@@ -68,10 +68,11 @@ void layer_norm_row(const float* x, const float* weight, const float* bias, int6
 // y = gelu(x) for n values (ops_elementwise.cpp); t (may be null) receives the tanh that gelu's backward reads.
 void gelu_values(const float* x, float* y, float* t, int64_t n);
 // Causal attention of one new position of one sequence, for heads [head_begin, head_end) of n_head
-// (ops_attention.cpp): q (C) its queries; kv (kv_length, 2C) the cached [k | v] rows up to and including
-// the new position's; out (C) receives those heads' D-wide columns. The fused causal_attention with T = 1.
-void attend_last_position(const float* q, const float* kv, int64_t kv_length, int64_t C, int64_t n_head,
-                          int64_t head_begin, int64_t head_end, float* out);
+// (ops_attention.cpp): q (C) its queries; keys, values (H, T_max, D) the sequence's KV cache, whose first
+// kv_length rows (the new position's last) it reads; out (C) receives those heads' D-wide columns.
+// The fused causal_attention with T = 1.
+void attend_last_position(const float* q, const float* keys, const float* values, int64_t T_max, int64_t kv_length,
+                          int64_t C, int64_t n_head, int64_t head_begin, int64_t head_end, float* out);
 
 // C (M x N) = op(A) op(B) (+ C when accumulate), all row-major and contiguous.
 // op(A) is M x K: A is stored M x K, or K x M when trans_a. op(B) is K x N: B is K x N, or N x K when trans_b.

@@ -87,7 +87,8 @@ struct AttentionOptions {
     float dropout = 0.0f;  // on the attention weights, while training
     bool training = false;
     Rng* rng = nullptr;                 // draws the dropout mask
-    const Tensor* kv_cache = nullptr;   // inference: (B, T_max, 2C) rows [k | v]; keys are its first kv_length
+    const Tensor* cache_k = nullptr;    // inference: the KV cache's keys and values, (B, H, T_max, D) each;
+    const Tensor* cache_v = nullptr;    // attention reads their first kv_length rows
     int64_t kv_length = 0;              // rows, the last T of which are this call's positions
     Tensor* weights = nullptr;          // if set, receives the weights P (B, H, T, Tk) (for inspection)
 };

@@ -150,13 +150,13 @@ struct AttentionNode : Node {
 
 }  // namespace
 
-void attend_last_position(const float* q, const float* kv, int64_t kv_length, int64_t C, int64_t n_head,
-                          int64_t head_begin, int64_t head_end, float* out) {
+void attend_last_position(const float* q, const float* keys, const float* values, int64_t T_max, int64_t kv_length,
+                          int64_t C, int64_t n_head, int64_t head_begin, int64_t head_end, float* out) {
     const AttentionShape s{1, 1, kv_length, n_head, C / n_head};
     thread_local std::vector<float> p;  // (Tk,): one head's weights over the keys
     p.resize(static_cast<size_t>(kv_length));
     for (int64_t h = head_begin; h < head_end; ++h) {
-        const HeadSlices head{q + h * s.D, kv + h * s.D, kv + C + h * s.D, C, 2 * C};
+        const HeadSlices head{q + h * s.D, keys + h * T_max * s.D, values + h * T_max * s.D, C, s.D};
         scores_and_softmax(s, head, p.data());
         weighted_values(s, head, p.data(), out + h * s.D, C);
     }
@@ -167,20 +167,24 @@ Tensor causal_attention(const Tensor& qkv, int64_t n_head, const AttentionOption
         fail("causal_attention", "expected qkv (B, T, 3C) with C divisible by the {} heads, found {}", n_head,
              shape_str(qkv.shape()));
     const int64_t B = qkv.size(0), T = qkv.size(1), C = qkv.size(2) / 3;
-    const bool cached = options.kv_cache != nullptr;
+    const bool cached = options.cache_k != nullptr;
     AttentionShape s{B, T, T, n_head, C / n_head};
-    const float* kv_base = qkv.data() + C;  // keys at column C, values at 2C of each qkv row
-    int64_t ld_kv = 3 * C, kv_rows = T;     // distance between the key rows of one sequence, and their number
+    // Where head h of sequence b finds its keys and values: in qkv (columns C and 2C of each row, rows 3C apart),
+    // or in the cache (B, H, T_max, D): one (T_max, D) block per head, rows D apart.
+    const auto slices = [&](int64_t b, int64_t h) {
+        const float* q = qkv.data() + b * T * 3 * C + h * s.D;
+        if (!cached) return HeadSlices{q, q + C, q + 2 * C, 3 * C, 3 * C};
+        const int64_t at = (b * n_head + h) * options.cache_k->size(2) * s.D;
+        return HeadSlices{q, options.cache_k->data() + at, options.cache_v->data() + at, 3 * C, s.D};
+    };
     if (cached) {
-        const Tensor& kv = *options.kv_cache;  // (B, T_max, 2C): [k | v] of every position so far
-        if (kv.dim() != 3 || kv.size(0) != B || kv.size(2) != 2 * C || options.kv_length < T ||
-            options.kv_length > kv.size(1))
-            fail("causal_attention", "the KV cache {} holding {} positions does not fit qkv {}",
-                 shape_str(kv.shape()), options.kv_length, shape_str(qkv.shape()));
+        const Tensor& k = *options.cache_k;
+        const Shape expected{B, n_head, k.dim() == 4 ? k.size(2) : 0, s.D};
+        if (k.shape() != expected || !options.cache_v || options.cache_v->shape() != expected ||
+            options.kv_length < T || options.kv_length > expected[2])
+            fail("causal_attention", "the KV cache {} holding {} positions does not fit qkv {} with {} heads",
+                 shape_str(k.shape()), options.kv_length, shape_str(qkv.shape()), n_head);
         s.Tk = options.kv_length;
-        kv_base = kv.data();
-        ld_kv = 2 * C;
-        kv_rows = kv.size(1);
     }
     const bool dropping = options.training && options.dropout > 0.0f;
     if (dropping && (!options.rng || !(options.dropout < 1.0f)))
@@ -199,9 +203,7 @@ Tensor causal_attention(const Tensor& qkv, int64_t n_head, const AttentionOption
     }
     for_each_head(B * n_head, T * s.Tk * s.D, [&](int64_t bh) {
         const int64_t b = bh / n_head, h = bh % n_head;
-        const float* seq_kv = kv_base + b * kv_rows * ld_kv;
-        const HeadSlices head{qkv.data() + b * T * 3 * C + h * s.D, seq_kv + h * s.D, seq_kv + C + h * s.D, 3 * C,
-                              ld_kv};
+        const HeadSlices head = slices(b, h);
         float* pw = p.data() + bh * T * s.Tk;
         scores_and_softmax(s, head, pw);
         const float* used = pw;

@@ -71,10 +71,10 @@ std::span<const float> DecodeStep::run(int32_t token, nn::KvCache& cache) {
         fail("decode", "token id {} is outside the vocabulary [0, {})", token, c.vocab_size);
     if (static_cast<int64_t>(cache.layers.size()) != c.n_layer)
         fail("decode", "the KV cache has {} layers, the model {}", cache.layers.size(), c.n_layer);
-    const Tensor& kv = cache.layers[0].kv;
-    if (kv.size(0) != 1 || kv.size(2) != 2 * c.n_embd)
-        fail("decode", "the KV cache {} does not fit this model: expected (1, T_max, {}) for one sequence",
-             shape_str(kv.shape()), 2 * c.n_embd);
+    const Tensor& keys = cache.layers[0].k;
+    if (keys.size(0) != 1 || keys.size(1) != c.n_head || keys.size(3) != c.head_size())
+        fail("decode", "the KV cache {} does not fit this model: expected (1, {}, T_max, {}) for one sequence",
+             shape_str(keys.shape()), c.n_head, c.head_size());
     if (pos >= cache.capacity() || pos >= c.block_size)
         fail("decode", "position {} is past the context ({} positions): the generator slides the window first", pos,
              std::min(cache.capacity(), c.block_size));
@@ -122,19 +122,22 @@ void DecodeStep::run_thread(int thread, int threads, int32_t token, int64_t pos,
 
     for (int64_t l = 0; l < c.n_layer; ++l) {
         const nn::Block& block = *model_.transformer.h.blocks[l];
-        float* kv_row = cache.layers[l].kv.data() + pos * 2 * C;  // [k | v] of the new position
-        const float* kv = cache.layers[l].kv.data();              // (Tk, 2C) every position so far
+        float* keys = cache.layers[l].k.data();    // (H, T_max, D): row t of head h is position t's key
+        float* values = cache.layers[l].v.data();  // (H, T_max, D)
+        const int64_t T_max = cache.capacity();
 
         // Attention reads ln_1(x) (pre-norm) or x itself (post-norm).
         if (pre_norm) layer_norm(block.ln_1, x, a);
         const float* in = pre_norm ? a : x;
-        // Q, K and V of this thread's heads: three slices of c_attn's rows (q: [0, C), k: [C, 2C), v: [2C, 3C)).
-        // Keys and values go straight into the cache, where the heads attend over them.
+        // Q, K and V of this thread's heads: slices of c_attn's rows (q: [0, C), k: [C, 2C), v: [2C, 3C)).
+        // Each head's key and value go straight into row pos of its block of the cache.
         const nn::Linear& c_attn = block.attn.c_attn;
         linear_rows(c_attn, in, h0, h1, q + h0);
-        linear_rows(c_attn, in, C + h0, C + h1, kv_row + h0);
-        linear_rows(c_attn, in, 2 * C + h0, 2 * C + h1, kv_row + C + h0);
-        attend_last_position(q, kv, pos + 1, C, H, head_begin, head_end, heads_.data());  // heads_[h0, h1)
+        for (int64_t h = head_begin; h < head_end; ++h) {
+            linear_rows(c_attn, in, C + h * D, C + (h + 1) * D, keys + (h * T_max + pos) * D);
+            linear_rows(c_attn, in, 2 * C + h * D, 2 * C + (h + 1) * D, values + (h * T_max + pos) * D);
+        }
+        attend_last_position(q, keys, values, T_max, pos + 1, C, H, head_begin, head_end, heads_.data());
         barrier();  // every head is in heads_
         linear_rows(block.attn.c_proj, heads_.data(), c0, c1, branch_.data() + c0);  // mix the heads
         barrier();  // all of branch_ is in

@@ -36,7 +36,8 @@ Tensor MultiHeadAttention::forward(const Tensor& x, LayerCache* cache) const {
         y = attend_step_by_step(qkv, cache);
     } else {
         y = causal_attention(qkv, n_head_, {.dropout = dropout_, .training = is_training(), .rng = &rng_,
-                                            .kv_cache = cache ? &cache->kv : nullptr,
+                                            .cache_k = cache ? &cache->k : nullptr,
+                                            .cache_v = cache ? &cache->v : nullptr,
                                             .kv_length = cache ? cache->length : 0});
     }
     observe("attn_concat", y);
@@ -62,7 +63,7 @@ Tensor MultiHeadAttention::attend_step_by_step(const Tensor& qkv, const LayerCac
     observe("q", q);
     observe("k", k);
     observe("v", v);
-    if (cache) std::tie(k, v) = cache->keys_values(H);  // every position so far: (B, H, Tk, D) each
+    if (cache) std::tie(k, v) = cache->keys_values();  // every position so far: (B, H, Tk, D) each
 
     // 4. Scores: how well each query matches each key, scaled by 1/sqrt(D) so softmax does not saturate.
     Tensor scores = matmul(q, transpose(k)) * (1.0f / std::sqrt(static_cast<float>(D)));  // (B, H, T, Tk)

@@ -12,17 +12,19 @@
 namespace bayun::nn {
 
 struct LayerCache {
-    // (B, T_max, 2C): row t of sequence b is [k | v] of position t, every head's D channels side by side,
-    // exactly as c_attn computed them. Attention reads the first `length` rows in place.
-    Tensor kv;
+    // (B, H, T_max, D) each, PyTorch's layout: row t of head h's (T_max, D) matrix is the key (value) of
+    // position t, as c_attn computed it. A head's keys and values are contiguous blocks, so attention reads
+    // them in one stream and each thread of a decode step touches only its own heads' memory.
+    // Attention reads the first `length` rows in place.
+    Tensor k, v;
     int64_t length = 0;  // positions filled so far
 
-    // Copies the keys and values of new positions, the last 2C channels of qkv (B, T_new, 3C), into rows
-    // [length, length + T_new), and advances length.
+    // Copies the keys and values of new positions, from qkv (B, T_new, 3C) = [q | k | v], into rows
+    // [length, length + T_new) of every head, and advances length.
     void append(const Tensor& qkv);
 
-    // Copies of every cached key and value, split into heads: (B, H, length, D) each (the step-by-step path).
-    std::pair<Tensor, Tensor> keys_values(int64_t n_head) const;
+    // Copies of every cached key and value: (B, H, length, D) each (the step-by-step path).
+    std::pair<Tensor, Tensor> keys_values() const;
 };
 
 class KvCache {

@@ -79,8 +79,8 @@ TEST_CASE("causal_attention over a KV cache equals attention over all positions 
     const int64_t B = 2, T = 9, H = 2, D = 4, C = H * D, T_max = 12;
     const Tensor qkv = random_tensor({B, T, 3 * C}, 25, false);
     const Tensor all = causal_attention(qkv, H);
-    // Feed the positions in chunks of 4, 1, 4; the cache holds [k | v] rows.
-    Tensor cache = Tensor::zeros({B, T_max, 2 * C});
+    // Feed the positions in chunks of 4, 1, 4; the cache holds each head's keys and values, (B, H, T_max, D).
+    Tensor cache_k = Tensor::zeros({B, H, T_max, D}), cache_v = Tensor::zeros({B, H, T_max, D});
     int64_t length = 0;
     for (const int64_t chunk : {4, 1, 4}) {
         Tensor part = Tensor::empty({B, chunk, 3 * C});
@@ -89,10 +89,14 @@ TEST_CASE("causal_attention over a KV cache equals attention over all positions 
                 for (int64_t c = 0; c < 3 * C; ++c) {
                     const float value = qkv.data()[(b * T + length + t) * 3 * C + c];
                     part.data()[(b * chunk + t) * 3 * C + c] = value;
-                    if (c >= C) cache.data()[(b * T_max + length + t) * 2 * C + c - C] = value;
+                    const int64_t h = c % C / D, d = c % D;  // channel c of the k or v part: head h, dimension d
+                    const int64_t at = ((b * H + h) * T_max + length + t) * D + d;
+                    if (c >= 2 * C) cache_v.data()[at] = value;
+                    else if (c >= C) cache_k.data()[at] = value;
                 }
         length += chunk;
-        const Tensor out = causal_attention(part, H, {.kv_cache = &cache, .kv_length = length});
+        const Tensor out =
+            causal_attention(part, H, {.cache_k = &cache_k, .cache_v = &cache_v, .kv_length = length});
         for (int64_t b = 0; b < B; ++b)
             for (int64_t t = 0; t < chunk; ++t)
                 for (int64_t c = 0; c < C; ++c)
@@ -104,10 +108,16 @@ TEST_CASE("causal_attention over a KV cache equals attention over all positions 
 TEST_CASE("causal_attention names what does not fit", "[autograd][attention][errors]") {
     REQUIRE_THROWS_WITH(causal_attention(Tensor::zeros({2, 3, 10}), 2),
                         Catch::Contains("expected qkv (B, T, 3C) with C divisible by the 2 heads, found (2, 3, 10)"));
-    const Tensor cache = Tensor::zeros({1, 4, 8});
-    REQUIRE_THROWS_WITH(causal_attention(Tensor::zeros({1, 2, 12}), 2, {.kv_cache = &cache, .kv_length = 5}),
-                        Catch::Contains("the KV cache (1, 4, 8) holding 5 positions does not fit qkv (1, 2, 12)"));
+    const Tensor cache = Tensor::zeros({1, 2, 4, 2});  // (B, H, T_max, D) for qkv (1, T, 12) with 2 heads
+    REQUIRE_THROWS_WITH(causal_attention(Tensor::zeros({1, 2, 12}), 2,
+                                         {.cache_k = &cache, .cache_v = &cache, .kv_length = 5}),
+                        Catch::Contains("the KV cache (1, 2, 4, 2) holding 5 positions does not fit qkv (1, 2, 12) "
+                                        "with 2 heads"));
+    const Tensor wrong = Tensor::zeros({1, 4, 8});
+    REQUIRE_THROWS_WITH(causal_attention(Tensor::zeros({1, 2, 12}), 2,
+                                         {.cache_k = &wrong, .cache_v = &wrong, .kv_length = 2}),
+                        Catch::Contains("the KV cache (1, 4, 8) holding 2 positions does not fit"));
     const Tensor needs_grad = random_tensor({1, 2, 12}, 26);
-    REQUIRE_THROWS_WITH(causal_attention(needs_grad, 2, {.kv_cache = &cache, .kv_length = 2}),
+    REQUIRE_THROWS_WITH(causal_attention(needs_grad, 2, {.cache_k = &cache, .cache_v = &cache, .kv_length = 2}),
                         Catch::Contains("the KV cache is for inference"));
 }

@@ -46,8 +46,10 @@ std::vector<std::vector<float>> decode_and_compare(nn::GPT& model, const std::ve
         test::require_close(Tensor::from(all.back(), {1, c.vocab_size}), expected, 1e-4, 1e-5, "logits");
         REQUIRE(fast_cache.length() == module_cache.length());
     }
-    for (size_t l = 0; l < fast_cache.layers.size(); ++l)
-        test::require_close(fast_cache.layers[l].kv, module_cache.layers[l].kv, 1e-4, 1e-5, "keys and values");
+    for (size_t l = 0; l < fast_cache.layers.size(); ++l) {
+        test::require_close(fast_cache.layers[l].k, module_cache.layers[l].k, 1e-4, 1e-5, "keys");
+        test::require_close(fast_cache.layers[l].v, module_cache.layers[l].v, 1e-4, 1e-5, "values");
+    }
     return all;
 }
 
@@ -112,5 +114,5 @@ TEST_CASE("the decode step rejects a token outside the vocabulary and a full cac
     REQUIRE_THROWS_WITH(step.run(4, cache), ContainsSubstring("position 3 is past the context (3 positions)"));
     CHECK(cache.length() == 3);
     nn::KvCache two_sequences(c, 2, c.block_size);
-    REQUIRE_THROWS_WITH(step.run(1, two_sequences), ContainsSubstring("expected (1, T_max, 128) for one sequence"));
+    REQUIRE_THROWS_WITH(step.run(1, two_sequences), ContainsSubstring("expected (1, 4, T_max, 16) for one sequence"));
 }
