@@ -54,16 +54,20 @@ std::vector<std::vector<float>> decode_and_compare(nn::GPT& model, const std::ve
 }
 
 const std::vector<int32_t> tale{3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7, 9, 3, 2, 3, 8, 4};
+
+// A model of `config` with random weights (biases and layer norms included), compared on `threads` threads.
+void check_model(const nn::GPTConfig& config, uint64_t seed, int threads) {
+    INFO(threads << " threads");
+    nn::GPT model(config, seed);
+    randomise(model, seed + 1);
+    model.eval();
+    ThreadsGuard guard(threads);
+    decode_and_compare(model, tale);
+}
 }  // namespace
 
 TEST_CASE("the decode step gives the modules' logits and keys and values at every position", "[infer][decode]") {
-    nn::GPT model(decode_config(), 11);
-    randomise(model, 12);
-    model.eval();
-    const int threads = GENERATE(1, 2);
-    INFO(threads << " threads");
-    ThreadsGuard guard(threads);
-    decode_and_compare(model, tale);
+    check_model(decode_config(), 11, GENERATE(1, 2));
 }
 
 TEST_CASE("the decode step follows post-norm, relu, no biases and an untied head like the modules",
@@ -74,13 +78,7 @@ TEST_CASE("the decode step follows post-norm, relu, no biases and an untied head
     c.bias = false;
     c.tie_weights = false;
     c.n_head = 2;
-    nn::GPT model(c, 13);
-    randomise(model, 14);
-    model.eval();
-    const int threads = GENERATE(1, 2);
-    INFO(threads << " threads");
-    ThreadsGuard guard(threads);
-    decode_and_compare(model, tale);
+    check_model(c, 13, GENERATE(1, 2));
 }
 
 TEST_CASE("the decode step gives the same logits, bit for bit, on one thread and on two", "[infer][decode]") {
