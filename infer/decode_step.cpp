@@ -81,17 +81,17 @@ std::span<const float> DecodeStep::run(int32_t token, nn::KvCache& cache) {
 
     const int64_t macs_per_token = c.n_layer * 12 * c.n_embd * c.n_embd + c.vocab_size * c.n_embd;
     const int threads = macs_per_token >= parallel_macs && can_fork() ? num_threads() : 1;
-    if (threads_.size() < static_cast<size_t>(threads)) threads_.resize(static_cast<size_t>(threads));
-    for (ThreadState& t : threads_) {
-        t.x.resize(static_cast<size_t>(c.n_embd));
-        t.a.resize(static_cast<size_t>(c.n_embd));
-        t.q.resize(static_cast<size_t>(c.n_embd));
+    if (threads_.size() < static_cast<size_t>(threads)) {
+        const std::vector<float> vector(static_cast<size_t>(c.n_embd));
+        threads_.resize(static_cast<size_t>(threads), ThreadState{vector, vector, vector});
     }
     if (threads == 1) {
         run_thread(0, 1, token, pos, cache);
-    } else {
+    } else {  // only with OpenMP: without it can_fork() is false
+#ifdef _OPENMP
 #pragma omp parallel num_threads(threads)
         run_thread(omp_get_thread_num(), omp_get_num_threads(), token, pos, cache);
+#endif
     }
     for (nn::LayerCache& layer : cache.layers) ++layer.length;
     return logits_;
