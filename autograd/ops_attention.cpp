@@ -42,18 +42,18 @@ struct AttentionShape {
     int64_t C() const { return H * D; }
     // Query t sees keys [0, visible(t)): itself and everything before it.
     int64_t visible(int64_t t) const { return t + (Tk - T) + 1; }
+    // Queries are processed in blocks of this many rows, so that no product is computed for a block of keys
+    // that lies entirely in the future of every query in the block: 64 rows, or 32 for a sequence of at most
+    // 64 positions, which as one block would compute the whole square (two blocks skip a quarter of it).
+    int64_t query_block() const { return T <= 64 ? 32 : 64; }
 };
-
-// Queries are processed in blocks of this many rows, so that no product is computed for a block of keys
-// that lies entirely in the future of every query in the block.
-constexpr int64_t query_block = 64;
 
 // S = Q K^T / sqrt(D), then the causal softmax of each row, in place: p (T, Tk) ends up holding P, with
 // exact zeros in the future.
 void scores_and_softmax(const AttentionShape& s, const HeadSlices& head, float* p) {
     const float scale = 1.0f / std::sqrt(static_cast<float>(s.D));
-    for (int64_t t0 = 0; t0 < s.T; t0 += query_block) {
-        const int64_t rows = std::min(query_block, s.T - t0);
+    for (int64_t t0 = 0; t0 < s.T; t0 += s.query_block()) {
+        const int64_t rows = std::min(s.query_block(), s.T - t0);
         const int64_t keys = s.visible(t0 + rows - 1);  // the last query of the block sees the most keys
         gemm_strided(rows, keys, s.D, head.q + t0 * head.ld_q, head.ld_q, false, head.k, head.ld_kv, true,
                      p + t0 * s.Tk, s.Tk, false);
@@ -72,8 +72,8 @@ void scores_and_softmax(const AttentionShape& s, const HeadSlices& head, float* 
 
 // O = P V, written into (T, D) with rows ld_out apart. P is read only up to each block's causal limit.
 void weighted_values(const AttentionShape& s, const HeadSlices& head, const float* p, float* out, int64_t ld_out) {
-    for (int64_t t0 = 0; t0 < s.T; t0 += query_block) {
-        const int64_t rows = std::min(query_block, s.T - t0);
+    for (int64_t t0 = 0; t0 < s.T; t0 += s.query_block()) {
+        const int64_t rows = std::min(s.query_block(), s.T - t0);
         const int64_t keys = s.visible(t0 + rows - 1);
         gemm_strided(rows, s.D, keys, p + t0 * s.Tk, s.Tk, false, head.v, head.ld_kv, false, out + t0 * ld_out,
                      ld_out, false);
@@ -110,11 +110,11 @@ struct AttentionNode : Node {
             const float* pw = p.data() + bh * T * T;
             const float* m = mask.defined() ? mask.data() + bh * T * T : nullptr;
             thread_local std::vector<float> dp_buffer, pm_buffer;
-            dp_buffer.resize(static_cast<size_t>(query_block * T));
-            pm_buffer.resize(static_cast<size_t>(query_block * T));
+            dp_buffer.resize(static_cast<size_t>(s.query_block() * T));
+            pm_buffer.resize(static_cast<size_t>(s.query_block() * T));
             // One block of queries at a time; its queries see keys [0, keys) and nothing after.
-            for (int64_t t0 = 0; t0 < T; t0 += query_block) {
-                const int64_t rows = std::min(query_block, T - t0), keys = t0 + rows;
+            for (int64_t t0 = 0; t0 < T; t0 += s.query_block()) {
+                const int64_t rows = std::min(s.query_block(), T - t0), keys = t0 + rows;
                 const float* pb = pw + t0 * T;  // this block's weights, (rows, keys), rows T apart
                 float* dp = dp_buffer.data();   // (rows, keys), rows T apart
                 // dP = dO V^T.

@@ -25,9 +25,10 @@ Tensor attention_by_ops(const Tensor& qkv, int64_t H) {
 
 TEST_CASE("causal_attention equals attention composed of small ops, values and gradients",
           "[autograd][attention]") {
-    // T = 70 and 130 cross the 64-query blocks that skip the future.
+    // T = 70 and 130 cross the 64-query blocks that skip the future; T = 45 crosses the 32-query blocks
+    // of a sequence of at most 64 positions.
     const auto [B, T, H, D] = GENERATE(table<int64_t, int64_t, int64_t, int64_t>(
-        {{1, 1, 1, 4}, {2, 5, 2, 3}, {2, 70, 4, 8}, {1, 130, 2, 16}}));
+        {{1, 1, 1, 4}, {2, 5, 2, 3}, {2, 45, 2, 8}, {2, 70, 4, 8}, {1, 130, 2, 16}}));
     INFO("B " << B << " T " << T << " H " << H << " D " << D);
     const Tensor qkv = random_tensor({B, T, 3 * H * D}, 21);
     const ForwardBackward fused = forward_backward([&](const auto& in) { return causal_attention(in[0], H); }, {qkv});
