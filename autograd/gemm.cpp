@@ -169,9 +169,10 @@ void pack_b_panel(const float* B, bool trans, int64_t ldb, int64_t p0, int64_t k
 }
 
 // The micro-kernel: acc (MR x NR) = sum over k of a[k] (MR) outer b[k] (NR); then C += acc (or C = acc
-// when `overwrite`: the first K slice of a product that does not accumulate) for the rows x cols that exist.
+// when `overwrite`: the first K slice of a product that does not accumulate; C = acc + bias with a bias,
+// the tile's NR values of a linear layer's bias) for the rows x cols that exist.
 void micro_kernel(int64_t kc, const float* a, const float* b, float* C, int64_t ldc, int64_t rows, int64_t cols,
-                  bool overwrite) {
+                  bool overwrite, const float* bias) {
     alignas(64) float acc[MR * NR];
 #if defined(BAYUN_GEMM_AVX2)
     // C's tile is read only after the k loop; ask for its rows now, so they arrive while the FMAs run
@@ -195,10 +196,12 @@ void micro_kernel(int64_t kc, const float* a, const float* b, float* C, int64_t 
         b += NR;
     }
     if (rows == MR && cols == NR) {  // a whole tile: update C straight from the registers
+        const __m512 bias_lo = bias ? _mm512_loadu_ps(bias) : _mm512_setzero_ps();
+        const __m512 bias_hi = bias ? _mm512_loadu_ps(bias + 16) : _mm512_setzero_ps();
         for (int64_t i = 0; i < MR; ++i) {
             float* row = C + i * ldc;
-            const __m512 lo = overwrite ? c[i][0] : _mm512_add_ps(_mm512_loadu_ps(row), c[i][0]);
-            const __m512 hi = overwrite ? c[i][1] : _mm512_add_ps(_mm512_loadu_ps(row + 16), c[i][1]);
+            const __m512 lo = overwrite ? _mm512_add_ps(c[i][0], bias_lo) : _mm512_add_ps(_mm512_loadu_ps(row), c[i][0]);
+            const __m512 hi = overwrite ? _mm512_add_ps(c[i][1], bias_hi) : _mm512_add_ps(_mm512_loadu_ps(row + 16), c[i][1]);
             _mm512_storeu_ps(row, lo);
             _mm512_storeu_ps(row + 16, hi);
         }
@@ -232,10 +235,12 @@ void micro_kernel(int64_t kc, const float* a, const float* b, float* C, int64_t 
     }
     if (rows == MR && cols == NR) {  // a whole tile: update C straight from the registers
         const __m256 c[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+        const __m256 bias_lo = bias ? _mm256_loadu_ps(bias) : _mm256_setzero_ps();
+        const __m256 bias_hi = bias ? _mm256_loadu_ps(bias + 8) : _mm256_setzero_ps();
         for (int64_t i = 0; i < MR; ++i) {
             float* row = C + i * ldc;
-            const __m256 lo = overwrite ? c[i][0] : _mm256_add_ps(_mm256_loadu_ps(row), c[i][0]);
-            const __m256 hi = overwrite ? c[i][1] : _mm256_add_ps(_mm256_loadu_ps(row + 8), c[i][1]);
+            const __m256 lo = overwrite ? _mm256_add_ps(c[i][0], bias_lo) : _mm256_add_ps(_mm256_loadu_ps(row), c[i][0]);
+            const __m256 hi = overwrite ? _mm256_add_ps(c[i][1], bias_hi) : _mm256_add_ps(_mm256_loadu_ps(row + 8), c[i][1]);
             _mm256_storeu_ps(row, lo);
             _mm256_storeu_ps(row + 8, hi);
         }
@@ -256,7 +261,8 @@ void micro_kernel(int64_t kc, const float* a, const float* b, float* C, int64_t 
     }
 #endif
     for (int64_t i = 0; i < rows; ++i)
-        for (int64_t j = 0; j < cols; ++j) C[i * ldc + j] = overwrite ? acc[i * NR + j] : C[i * ldc + j] + acc[i * NR + j];
+        for (int64_t j = 0; j < cols; ++j)
+            C[i * ldc + j] = overwrite ? acc[i * NR + j] + (bias ? bias[j] : 0.0f) : C[i * ldc + j] + acc[i * NR + j];
 }
 
 // Dot product of two contiguous rows, with 8-wide partial sums (a vector reduction the compiler will not
@@ -367,19 +373,28 @@ void gemv_rows(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, con
 }  // namespace
 
 void gemm_fast(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, bool trans_a, const float* B, int64_t ldb,
-               bool trans_b, float* C, int64_t ldc, bool accumulate) {
+               bool trans_b, float* C, int64_t ldc, bool accumulate, const float* bias) {
     if (M == 0 || N == 0) return;
+    // The small cases start C from the bias (or zero) and accumulate onto it.
+    const auto start_from_bias = [&] {
+        for (int64_t i = 0; i < M; ++i) {
+            if (bias) std::copy(bias, bias + N, C + i * ldc);
+            else std::fill(C + i * ldc, C + i * ldc + N, 0.0f);
+        }
+    };
     if (K == 0 || (M <= 4 && !trans_a)) {
-        if (!accumulate)
-            for (int64_t i = 0; i < M; ++i) std::fill(C + i * ldc, C + i * ldc + N, 0.0f);
+        if (!accumulate) start_from_bias();
         gemv_rows(M, N, K, A, lda, B, ldb, trans_b, C, ldc);
         return;
     }
     // Small products (tiny test shapes): packing costs more than it saves.
     if (M * N * K <= 4096) {
-        gemm_reference(M, N, K, A, lda, trans_a, B, ldb, trans_b, C, ldc, accumulate);
+        if (bias && !accumulate) start_from_bias();
+        gemm_reference(M, N, K, A, lda, trans_a, B, ldb, trans_b, C, ldc, accumulate || bias != nullptr);
         return;
     }
+    // Larger ones add the bias in the micro-kernel, as each tile of C is first written.
+    const auto tile_bias = [&](int64_t p0, int64_t j) { return p0 == 0 && !accumulate && bias ? bias + j : nullptr; };
     static thread_local std::vector<float> b_pack;  // the shared B slice lives in the calling thread
     const int64_t nc_max = std::min(NC, (N + NR - 1) / NR * NR);
     b_pack.resize(static_cast<size_t>(KC * nc_max));
@@ -426,7 +441,7 @@ void gemm_fast(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, boo
                             for (int64_t i = 0; i < mc; i += MR)
                                 micro_kernel(kc, a_pack.data() + i * kc, own_b.data() + (j - j0) * kc,
                                              C + (i0 + i) * ldc + j, ldc, std::min(MR, mc - i), std::min(NR, j1 - j),
-                                             p0 == 0 && !accumulate);
+                                             p0 == 0 && !accumulate, tile_bias(p0, j));
                     }
                 }
             }
@@ -453,7 +468,8 @@ void gemm_fast(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, boo
                     for (int64_t j = 0; j < nc; j += NR)
                         for (int64_t i = 0; i < mc; i += MR)
                             micro_kernel(kc, a_pack.data() + i * kc, bp + j * kc, C + (i0 + i) * ldc + j0 + j, ldc,
-                                         std::min(MR, mc - i), std::min(NR, nc - j), p0 == 0 && !accumulate);
+                                         std::min(MR, mc - i), std::min(NR, nc - j), p0 == 0 && !accumulate,
+                                         tile_bias(p0, j0 + j));
                 }
                 barrier();  // every block is done with this B slice before the next one is packed over it
             }

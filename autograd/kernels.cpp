@@ -82,6 +82,19 @@ void gemm(int64_t M, int64_t N, int64_t K, const float* A, bool trans_a, const f
     gemm_strided(M, N, K, A, trans_a ? M : K, trans_a, B, trans_b ? K : N, trans_b, C, N, accumulate);
 }
 
+void gemm_bias(int64_t M, int64_t N, int64_t K, const float* A, bool trans_a, const float* B, bool trans_b,
+               const float* bias, float* C) {
+#ifndef BAYUN_OPENBLAS
+    if (!reference_kernels()) {  // bayun's kernel adds the bias as it first writes each tile
+        gemm_fast(M, N, K, A, trans_a ? M : K, trans_a, B, trans_b ? K : N, trans_b, C, N, false, bias);
+        return;
+    }
+#endif
+    // The others start from the bias rows and accumulate the product onto them.
+    parallel_for(M, go_parallel(M * N), [&](int64_t r) { std::copy(bias, bias + N, C + r * N); });
+    gemm(M, N, K, A, trans_a, B, trans_b, C, true);
+}
+
 const char* gemm_backend() {
     if (reference_kernels()) return "reference";
 #ifdef BAYUN_OPENBLAS

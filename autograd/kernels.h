@@ -87,7 +87,12 @@ void gemm_strided(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, 
                   int64_t ldb, bool trans_b, float* C, int64_t ldc, bool accumulate);
 void gemm_reference(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, bool trans_a, const float* B,
                     int64_t ldb, bool trans_b, float* C, int64_t ldc, bool accumulate);
+// gemm_fast can also add a bias (N) to every row of C, in the micro-kernel as each tile is first written
+// (C = op(A) op(B) + bias; with accumulate, C += op(A) op(B) and the bias is ignored).
 void gemm_fast(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, bool trans_a, const float* B, int64_t ldb,
-               bool trans_b, float* C, int64_t ldc, bool accumulate);
+               bool trans_b, float* C, int64_t ldc, bool accumulate, const float* bias = nullptr);
+// C (M x N) = op(A) op(B) + bias, the bias (N) added to every row: a linear layer's forward.
+void gemm_bias(int64_t M, int64_t N, int64_t K, const float* A, bool trans_a, const float* B, bool trans_b,
+               const float* bias, float* C);
 
 }  // namespace bayun

@@ -126,12 +126,10 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     shape.back() = out_features;
     Tensor y = Tensor::empty(shape);
     float* yv = y.data();
-    if (bias.defined()) {  // start from the bias, then accumulate x W^T on top
-        parallel_for(rows, go_parallel(rows * out_features), [&](int64_t r) {
-            std::copy(bias.data(), bias.data() + out_features, yv + r * out_features);
-        });
-    }
-    gemm(rows, out_features, in_features, x.data(), false, weight.data(), true, yv, bias.defined());
+    if (bias.defined())  // y = x W^T + bias
+        gemm_bias(rows, out_features, in_features, x.data(), false, weight.data(), true, bias.data(), yv);
+    else
+        gemm(rows, out_features, in_features, x.data(), false, weight.data(), true, yv, false);
     std::vector<Tensor> inputs{x, weight};
     if (bias.defined()) inputs.push_back(bias);
     if (needs_graph(inputs))

@@ -75,6 +75,21 @@ TEST_CASE("gemm_fast agrees with gemm_reference for all transposes and odd sizes
     test::require_close(Tensor::from(fast, {M, N}), reference, 1e-5, 1e-5);
 }
 
+TEST_CASE("gemm_bias adds the bias to every row on each of gemm_fast's paths", "[autograd][kernels]") {
+    // Matrix-vector rows, a tiny product, row blocks, column panels (wider than tall), K in two slices,
+    // partial tiles at the edges; the expected value starts from the bias rows and adds the product.
+    const bool trans_b = GENERATE(false, true);
+    const auto [M, N, K] = GENERATE(table<int64_t, int64_t, int64_t>(
+        {{1, 70, 33}, {3, 5, 7}, {130, 40, 45}, {37, 301, 70}, {29, 45, 600}, {5, 7, 0}}));
+    INFO("M " << M << " N " << N << " K " << K << " trans_b " << trans_b);
+    const std::vector<float> a = random_values(M * K, 54), b = random_values(K * N, 55), bias = random_values(N, 56);
+    std::vector<float> fast(static_cast<size_t>(M * N), 100.0f), expected(static_cast<size_t>(M * N));
+    gemm_bias(M, N, K, a.data(), false, b.data(), trans_b, bias.data(), fast.data());
+    for (int64_t i = 0; i < M; ++i) std::copy(bias.begin(), bias.end(), expected.begin() + i * N);
+    reference_contiguous(M, N, K, a.data(), false, b.data(), trans_b, expected.data(), true);
+    test::require_close(Tensor::from(fast, {M, N}), expected, 1e-5, 1e-5);
+}
+
 TEST_CASE("gemm_fast and gemm_reference agree on column slices of wider matrices", "[autograd][kernels]") {
     // Attention multiplies one head's D channels of a (T, 3C) qkv: every operand is a slice whose rows are
     // ld floats apart. Garbage around the slices must neither be read into the result nor overwritten.
